@@ -1,0 +1,39 @@
+import Hummingbird
+import TES
+import TaskStore
+
+/// Turns every error a route throws into an ``APIError``, so each failure has the same JSON shape.
+///
+/// Domain errors get their status here and nowhere else; anything unexpected is logged and becomes a 500
+/// without details.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as TESValidationError {
+            throw APIError(.badRequest, error.description)
+        } catch let error as TaskStoreError where error.code == .notFound {
+            throw APIError(.notFound, error.description)
+        } catch let error as TaskStoreError where error.code == .unavailable {
+            context.logger.warning("Task store unavailable", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "the task store is unavailable; try again shortly")
+        } catch let error as HTTPError {
+            throw APIError(error.status, Self.message(for: error, request: request))
+        } catch let error as any HTTPResponseError {
+            throw APIError(error.status, error.status.reasonPhrase)
+        } catch {
+            context.logger.error("Request failed", metadata: ["error.type": "\(type(of: error))", "error": "\(error)"])
+            throw APIError(.internalServerError, "internal error")
+        }
+    }
+
+    private static func message(for error: HTTPError, request: Request) -> String {
+        switch error.status {
+        case .notFound: "no route for \(request.method) \(request.uri.path)"
+        case .contentTooLarge: "request body is larger than this server accepts"
+        default: error.body ?? error.status.reasonPhrase
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Hummingbird
+import Logging
+import TES
+import TaskStore
+
+/// The path prefixes the TES API is served under: the spec's, and the one CESNET's TESP API clients use.
+public let tesAPIPrefixes = ["/ga4gh/tes/v1", "/v1"]
+
+/// Builds the router of the whole HTTP API over `store`. Tests call this with an in-memory store.
+public func buildRouter(
+    store: some TaskStore,
+    configuration: ServerConfiguration
+) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.addMiddleware {
+        LogRequestsMiddleware(.debug)
+        APIErrorMiddleware()
+    }
+    let tasks = TaskController<BasicRequestContext, _>(store: store, configuration: configuration, ids: TaskIDSource())
+    let encoder = TESJSON.makeEncoder()
+    let serviceInfo = configuration.serviceInfo
+    for prefix in tesAPIPrefixes {
+        let group = router.group(RouterPath(prefix))
+        tasks.addRoutes(to: group)
+        group.get("service-info") { _, _ in try jsonResponse(serviceInfo, encoder: encoder) }
+    }
+    DocsController(swaggerUIDir: configuration.swaggerUIDir).addRoutes(to: router, apiPrefixes: tesAPIPrefixes)
+    return router
+}

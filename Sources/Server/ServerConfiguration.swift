@@ -1,0 +1,18 @@
+import TES
+
+/// What the HTTP layer needs to know, filled from the settings by `tesp serve`.
+public struct ServerConfiguration: Sendable {
+    /// Bodies above this size get 413.
+    public var maxBodyBytes: Int
+    public var limits: TESValidationLimits
+    public var serviceInfo: TESServiceInfo
+    /// Swagger UI's dist directory, or empty to load Swagger UI from the public CDN.
+    public var swaggerUIDir: String
+
+    public init(maxBodyBytes: Int, limits: TESValidationLimits, serviceInfo: TESServiceInfo, swaggerUIDir: String = "") {
+        self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
+        self.serviceInfo = serviceInfo
+        self.swaggerUIDir = swaggerUIDir
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Hummingbird
+import Logging
+import TES
+import TaskStore
+
+/// The task endpoints of TES 1.1: create, get, list, cancel.
+struct TaskController<Context: RequestContext, Store: TaskStore> {
+    let store: Store
+    let configuration: ServerConfiguration
+    let ids: TaskIDSource
+    let encoder = TESJSON.makeEncoder()
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("tasks", use: create)
+        group.get("tasks", use: list)
+        group.get("tasks/{id}", use: get)
+        group.post("tasks/{id}:cancel", use: cancel)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        let submitted: TESTask
+        do {
+            submitted = try TESJSON.makeDecoder().decode(TESTask.self, from: body)
+        } catch let error as DecodingError {
+            throw TESValidationError(decoding: error)
+        }
+        let validated = try submitted.validatedForCreation(limits: configuration.limits)
+        let now = Date()
+        var task = validated.task
+        task.id = ids.next(at: now)
+        task.state = .queued
+        task.creationTime = now
+        task.logs = validated.warnings.isEmpty ? [] : [TESTaskLog(systemLogs: validated.warnings)]
+        try await store.create(task)
+        context.logger.info("Task created", metadata: ["tes.task.id": "\(task.id!)"])
+        return try jsonResponse(TESCreateTaskResponse(id: task.id!), encoder: encoder)
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let task = try await store.get(id: id, view: try request.tesView())
+        return try jsonResponse(task, encoder: encoder)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let listRequest = try TESListRequest.parse(query: request.decodedQueryItems)
+        let page = try await store.list(listRequest)
+        let response = TESListTasksResponse(tasks: page.tasks, nextPageToken: page.nextAfterID.map(TESPageToken.make(after:)))
+        return try jsonResponse(response, encoder: encoder)
+    }
+
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let state = try await store.cancel(id: id)
+        context.logger.info("Task cancel requested", metadata: ["tes.task.id": "\(id)", "tes.task.state": "\(state.rawValue)"])
+        return try jsonResponse(TESCancelTaskResponse(), encoder: encoder)
+    }
+}

@@ -1,0 +1,27 @@
+/// The bounds a submitted task must stay within; the server fills them from its settings.
+public struct TESValidationLimits: Sendable, Equatable {
+    public var maxExecutors: Int
+    public var maxInputs: Int
+    public var maxOutputs: Int
+    public var maxVolumes: Int
+    public var maxCPUCores: Int
+    public var maxRAMGb: Double
+    public var maxDiskGb: Double
+    /// The `backend_parameters` keys this server supports, matched case-insensitively.
+    public var supportedBackendParameters: [String]
+
+    public init(
+        maxExecutors: Int = 1000, maxInputs: Int = 10_000, maxOutputs: Int = 10_000, maxVolumes: Int = 1000,
+        maxCPUCores: Int = 1024, maxRAMGb: Double = 65_536, maxDiskGb: Double = 1_048_576,
+        supportedBackendParameters: [String] = []
+    ) {
+        self.maxExecutors = maxExecutors
+        self.maxInputs = maxInputs
+        self.maxOutputs = maxOutputs
+        self.maxVolumes = maxVolumes
+        self.maxCPUCores = maxCPUCores
+        self.maxRAMGb = maxRAMGb
+        self.maxDiskGb = maxDiskGb
+        self.supportedBackendParameters = supportedBackendParameters
+    }
+}

@@ -1,0 +1,70 @@
+import TES
+
+/// A task store in memory: for tests of the layers above the store, and for running without a database.
+public actor InMemoryTaskStore: TaskStore {
+    private var tasks: [String: TESTask] = [:]
+
+    public init() {}
+
+    public func create(_ task: TESTask) throws {
+        guard let id = task.id else { throw TaskStoreError(.failed, "a task needs an id to be stored") }
+        guard tasks[id] == nil else { throw TaskStoreError(.conflict, "a task with id '\(id)' exists already") }
+        var task = task
+        // Match what a database keeps: times to the millisecond.
+        task.creationTime = task.creationTime.map(TESTime.truncatedToMilliseconds)
+        tasks[id] = task
+    }
+
+    public func get(id: String, view: TESView) throws -> TESTask {
+        guard let task = tasks[id] else { throw TaskStoreError.notFound(id) }
+        return task.projected(to: view)
+    }
+
+    public func list(_ request: TESListRequest) -> TaskPage {
+        let matching = tasks.values
+            .filter { task in
+                guard let id = task.id else { return false }
+                if let after = request.afterID, id >= after { return false }
+                return request.filter.matches(task)
+            }
+            .sorted { ($0.id ?? "") > ($1.id ?? "") }
+        let page = Array(matching.prefix(request.pageSize))
+        let more = matching.count > page.count
+        return TaskPage(tasks: page.map { $0.projected(to: request.view) }, nextAfterID: more ? page.last?.id : nil)
+    }
+
+    public func compareAndSetState(id: String, from expected: TESState, to next: TESState) throws -> Bool {
+        guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
+        guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
+        guard task.state == expected else { return false }
+        task.state = next
+        tasks[id] = task
+        return true
+    }
+
+    public func appendSystemLog(id: String, _ message: String) throws {
+        guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
+        var logs = task.logs ?? []
+        if logs.isEmpty { logs.append(TESTaskLog()) }
+        logs[0].systemLogs = (logs[0].systemLogs ?? []) + [message]
+        task.logs = logs
+        tasks[id] = task
+    }
+
+    public func updateLogs(id: String, _ logs: [TESTaskLog]) throws {
+        guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
+        task.logs = logs.map { log in
+            var log = log
+            log.startTime = log.startTime.map(TESTime.truncatedToMilliseconds)
+            log.endTime = log.endTime.map(TESTime.truncatedToMilliseconds)
+            log.logs = log.logs.map { executorLog in
+                var executorLog = executorLog
+                executorLog.startTime = executorLog.startTime.map(TESTime.truncatedToMilliseconds)
+                executorLog.endTime = executorLog.endTime.map(TESTime.truncatedToMilliseconds)
+                return executorLog
+            }
+            return log
+        }
+        tasks[id] = task
+    }
+}

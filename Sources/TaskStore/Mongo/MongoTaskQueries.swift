@@ -1,0 +1,95 @@
+import TES
+
+/// The filters, projections and updates MongoTaskStore sends. Pure: they only build documents.
+enum MongoTaskQueries {
+    /// Fields of engine bookkeeping that no view shows. Empty for now; `_id` is MongoDB's own key.
+    static let hiddenFields = ["_id"]
+
+    /// The projection that makes a stored task into `view` (the same result as ``TESTask/projected(to:)``).
+    static func projection(for view: TESView) -> MongoJSON {
+        switch view {
+        case .minimal:
+            return ["_id": 0, "id": 1, "state": 1]
+        case .basic:
+            return .document(
+                hiddenFields.map { ($0, 0) } + [
+                    ("inputs.content", 0), ("logs.system_logs", 0), ("logs.logs.stdout", 0), ("logs.logs.stderr", 0),
+                ])
+        case .full:
+            return .document(hiddenFields.map { ($0, 0) })
+        }
+    }
+
+    /// The filter of a listing: every condition of the request, and the keyset bound of the page.
+    static func filter(for request: TESListRequest) -> MongoJSON {
+        var conditions: [MongoJSON] = []
+        if let after = request.afterID {
+            conditions.append(["id": ["$lt": .string(after)]])
+        }
+        if let state = request.filter.state {
+            conditions.append(["state": .string(state.rawValue)])
+        }
+        if let prefix = request.filter.namePrefix {
+            conditions.append(["name": prefixRange(prefix)])
+        }
+        for tag in request.filter.tags {
+            if let value = tag.value {
+                conditions.append(["tags": ["$elemMatch": ["key": .string(tag.key), "value": .string(value)]]])
+            } else {
+                conditions.append(["tags.key": .string(tag.key)])
+            }
+        }
+        switch conditions.count {
+        case 0: return [:]
+        case 1: return conditions[0]
+        default: return ["$and": .array(conditions)]
+        }
+    }
+
+    /// Options of a listing: newest first, one more than a page (to know whether another page follows).
+    static func listOptions(for request: TESListRequest) -> MongoJSON {
+        [
+            "projection": projection(for: request.view),
+            "sort": ["id": -1],
+            "limit": .int(request.pageSize + 1),
+        ]
+    }
+
+    /// The strings that start with `prefix`, as a range: `prefix` ≤ name < the least string above every such name.
+    ///
+    /// A range is literal (no pattern characters to escape), uses the name index, and compares the way MongoDB
+    /// does, by code point (UTF-8 byte order).
+    static func prefixRange(_ prefix: String) -> MongoJSON {
+        guard let upper = successor(ofPrefix: prefix) else { return ["$gte": .string(prefix)] }
+        return ["$gte": .string(prefix), "$lt": .string(upper)]
+    }
+
+    /// The least string greater than every string that starts with `prefix`: its last scalar incremented (dropping
+    /// trailing U+10FFFF), or `nil` when no such string exists.
+    static func successor(ofPrefix prefix: String) -> String? {
+        var scalars = Array(prefix.unicodeScalars)
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if (0xD800...0xDFFF).contains(next) { next = 0xE000 }
+            if let scalar = Unicode.Scalar(next) {
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: scalars)
+                view.append(scalar)
+                return String(view)
+            }
+        }
+        return nil
+    }
+
+    /// The indexes the store creates at start-up.
+    ///
+    /// Ids sort by creation time, so `id_unique` also serves the creation-order sort of every listing;
+    /// `creation_time` serves queries by time.
+    static let indexes: [MongoJSON] = [
+        ["key": ["id": 1], "name": "id_unique", "unique": true],
+        ["key": ["creation_time": -1], "name": "creation_time"],
+        ["key": ["state": 1, "id": -1], "name": "state_id"],
+        ["key": ["name": 1, "id": -1], "name": "name_id"],
+        ["key": ["tags.key": 1, "tags.value": 1, "id": -1], "name": "tags_id"],
+    ]
+}

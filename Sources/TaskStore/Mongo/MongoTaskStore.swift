@@ -1,0 +1,185 @@
+import CMongoc
+import Foundation
+import Logging
+import ServiceLifecycle
+import TES
+
+/// Tasks in a MongoDB collection, through libmongoc.
+///
+/// As a `Service`, it closes its client pool when the service group shuts down.
+public final class MongoTaskStore: TaskStore, Service {
+    /// Where the tasks are.
+    public struct Configuration: Sendable {
+        /// A MongoDB connection string. It may hold a password: it is never logged.
+        public var uri: String
+        public var database: String
+        public var collection: String
+        /// Connections (and threads for blocking calls).
+        public var poolSize: Int
+
+        public init(uri: String, database: String, collection: String, poolSize: Int = 8) {
+            self.uri = uri
+            self.database = database
+            self.collection = collection
+            self.poolSize = poolSize
+        }
+    }
+
+    private let connection: MongoConnection
+    private let collection: String
+    private let logger: Logger
+
+    /// Prepares the client pool; connects on first use.
+    public init(_ configuration: Configuration, logger: Logger) throws {
+        self.connection = try MongoConnection(
+            uri: configuration.uri, database: configuration.database, poolSize: configuration.poolSize, logger: logger)
+        self.collection = configuration.collection
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await connection.close()
+    }
+
+    /// Closes the pool when the store is used without a service group (tests, tools).
+    public func close() async throws {
+        try await connection.close()
+    }
+
+    /// Creates the indexes listings and state changes rely on (idempotent).
+    public func ensureIndexes() async throws {
+        let command: MongoJSON = ["createIndexes": .string(collection), "indexes": .array(MongoTaskQueries.indexes)]
+        try await runCommand(command, write: true, operation: "createIndexes")
+    }
+
+    /// Succeeds when the store answers.
+    public func ping() async throws {
+        try await runCommand(["ping": 1], write: false, operation: "ping")
+    }
+
+    public func create(_ task: TESTask) async throws {
+        let document = try MongoTaskCoding.json(task)
+        try await connection.withCollection(collection) { collection in
+            let bson = try BSONDocument(document)
+            var error = bson_error_t()
+            guard tesp_collection_insert_one(collection, bson.pointer, &error) else {
+                throw storeError(error, during: "insert")
+            }
+        }
+    }
+
+    public func get(id: String, view: TESView) async throws -> TESTask {
+        let options: MongoJSON = ["projection": MongoTaskQueries.projection(for: view), "limit": 1]
+        guard let task = try await find(filter: ["id": .string(id)], options: options).first else {
+            throw TaskStoreError.notFound(id)
+        }
+        return task
+    }
+
+    public func list(_ request: TESListRequest) async throws -> TaskPage {
+        var tasks = try await find(
+            filter: MongoTaskQueries.filter(for: request), options: MongoTaskQueries.listOptions(for: request))
+        let more = tasks.count > request.pageSize
+        if more { tasks.removeLast(tasks.count - request.pageSize) }
+        return TaskPage(tasks: tasks, nextAfterID: more ? tasks.last?.id : nil)
+    }
+
+    public func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool {
+        guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
+        let updated = try await findAndModify(
+            query: ["id": .string(id), "state": .string(expected.rawValue)],
+            update: ["$set": ["state": .string(next.rawValue)]])
+        if updated { return true }
+        _ = try await get(id: id, view: .minimal)  // throws notFound for an unknown id
+        return false
+    }
+
+    public func appendSystemLog(id: String, _ message: String) async throws {
+        // Two shapes, each applied only where it fits, so that concurrent appends never lose a line:
+        // push onto logs[0].system_logs when logs[0] exists, or create logs[0] when it does not.
+        while true {
+            if try await findAndModify(
+                query: ["id": .string(id), "logs.0": ["$exists": true]],
+                update: ["$push": ["logs.0.system_logs": .string(message)]])
+            {
+                return
+            }
+            let firstLog = try MongoTaskCoding.json(TESTaskLog(systemLogs: [message]))
+            if try await findAndModify(
+                query: ["id": .string(id), "logs.0": ["$exists": false]],
+                update: ["$set": ["logs": .array([firstLog])]])
+            {
+                return
+            }
+            _ = try await get(id: id, view: .minimal)  // throws notFound; otherwise logs[0] just appeared: retry
+        }
+    }
+
+    public func updateLogs(id: String, _ logs: [TESTaskLog]) async throws {
+        let value = try MongoTaskCoding.json(logs)
+        guard try await findAndModify(query: ["id": .string(id)], update: ["$set": ["logs": value]]) else {
+            throw TaskStoreError.notFound(id)
+        }
+    }
+
+    // MARK: - libmongoc calls
+
+    private func find(filter: MongoJSON, options: MongoJSON) async throws -> [TESTask] {
+        try await connection.withCollection(collection) { collection in
+            let filterBSON = try BSONDocument(filter)
+            let optionsBSON = try BSONDocument(options)
+            guard let cursor = mongoc_collection_find_with_opts(collection, filterBSON.pointer, optionsBSON.pointer, nil)
+            else { throw TaskStoreError(.failed, "find could not start") }
+            defer { mongoc_cursor_destroy(cursor) }
+            let decoder = MongoTaskCoding.makeDecoder()
+            var tasks: [TESTask] = []
+            while let document = tesp_cursor_next(cursor) {
+                let json = try BSONDocument.json(of: document)
+                do {
+                    tasks.append(try decoder.decode(TESTask.self, from: json))
+                } catch {
+                    throw TaskStoreError(.corrupt, "a stored task could not be decoded: \(error)")
+                }
+            }
+            var error = bson_error_t()
+            if mongoc_cursor_error(cursor, &error) { throw storeError(error, during: "find") }
+            return tasks
+        }
+    }
+
+    /// Applies `update` to the task `query` matches.
+    /// - Returns: whether a task matched.
+    private func findAndModify(query: MongoJSON, update: MongoJSON) async throws -> Bool {
+        let fields: MongoJSON = ["_id": 1]
+        return try await connection.withCollection(collection) { collection in
+            let queryBSON = try BSONDocument(query)
+            let updateBSON = try BSONDocument(update)
+            let fieldsBSON = try BSONDocument(fields)
+            var error = bson_error_t()
+            guard
+                let reply = tesp_collection_find_and_modify(
+                    collection, queryBSON.pointer, updateBSON.pointer, fieldsBSON.pointer, true, &error)
+            else { throw storeError(error, during: "findAndModify") }
+            let json = try BSONDocument(owning: reply).json()
+            struct Reply: Decodable {
+                struct Value: Decodable {}
+                let value: Value?
+            }
+            return try JSONDecoder().decode(Reply.self, from: json).value != nil
+        }
+    }
+
+    private func runCommand(_ command: MongoJSON, write: Bool, operation: String) async throws {
+        try await connection.withDatabase { database in
+            let commandBSON = try BSONDocument(command)
+            var error = bson_error_t()
+            let reply =
+                write
+                ? tesp_database_write_command(database, commandBSON.pointer, &error)
+                : tesp_database_read_command(database, commandBSON.pointer, &error)
+            guard let reply else { throw storeError(error, during: operation) }
+            bson_destroy(reply)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import TES
+
+/// Where tasks live: the one source of truth for their state.
+///
+/// Every state change is a compare-and-set, so that the HTTP API and the engine (or two servers) can race
+/// without losing an update or moving a task twice.
+public protocol TaskStore: Sendable {
+    /// Stores a new task, whose `id` the caller assigned.
+    /// - Throws: ``TaskStoreError`` `.conflict` if the id exists, `.unavailable` if the store cannot be reached.
+    func create(_ task: TESTask) async throws
+
+    /// The task with `id` as `view` shows it.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
+    func get(id: String, view: TESView) async throws -> TESTask
+
+    /// One page of tasks, newest first, that pass the request's filter.
+    func list(_ request: TESListRequest) async throws -> TaskPage
+
+    /// Moves a task to `next` only if the store still holds `expected`.
+    /// - Returns: `false` when the task is in another state; the caller re-reads and decides.
+    /// - Throws: ``TESTransitionError`` if the state machine forbids the move, ``TaskStoreError`` `.notFound`
+    ///   for an unknown id.
+    func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool
+
+    /// Appends a line to the `system_logs` of `logs[0]` (TESP makes one attempt per task), creating that log if
+    /// there is none yet.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
+    func appendSystemLog(id: String, _ message: String) async throws
+
+    /// Replaces the task's `logs`.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
+    func updateLogs(id: String, _ logs: [TESTaskLog]) async throws
+}
+
+/// One page of a task listing.
+public struct TaskPage: Sendable, Equatable {
+    public var tasks: [TESTask]
+    /// The id to continue after, or `nil` if this is the last page.
+    public var nextAfterID: String?
+
+    public init(tasks: [TESTask], nextAfterID: String?) {
+        self.tasks = tasks
+        self.nextAfterID = nextAfterID
+    }
+}
+
+extension TaskStore {
+    /// Cancels a task as the TES API defines it, retrying when another writer changes the state meanwhile.
+    /// - Returns: the state the task is in afterwards (unchanged if it was already terminal or canceling).
+    public func cancel(id: String) async throws -> TESState {
+        while true {
+            let current = try await get(id: id, view: .minimal).state ?? .unknown
+            guard let next = current.stateAfterCancel else { return current }
+            if try await compareAndSetState(id: id, from: current, to: next) { return next }
+        }
+    }
+}

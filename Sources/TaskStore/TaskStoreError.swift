@@ -1,0 +1,33 @@
+/// A failure of the task store. Its description is safe to show a client: no URIs, hosts or credentials.
+public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure; a struct over a private enum, so a new kind breaks no `switch`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: Hashable, Sendable { case notFound, conflict, unavailable, corrupt, failed }
+        private let value: Value
+
+        /// No task has that id.
+        public static let notFound = Code(value: .notFound)
+        /// A task with that id exists already.
+        public static let conflict = Code(value: .conflict)
+        /// The store cannot be reached (down, timed out, refused); the request may succeed later.
+        public static let unavailable = Code(value: .unavailable)
+        /// A stored document could not be read back.
+        public static let corrupt = Code(value: .corrupt)
+        /// The store refused or failed the operation.
+        public static let failed = Code(value: .failed)
+
+        public var description: String { "\(value)" }
+    }
+
+    public let code: Code
+    public let description: String
+
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+
+    static func notFound(_ id: String) -> TaskStoreError {
+        TaskStoreError(.notFound, "no task with id '\(id.prefix(64))'")
+    }
+}

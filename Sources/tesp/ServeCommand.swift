@@ -1,0 +1,101 @@
+import ArgumentParser
+import Config
+import Foundation
+import Hummingbird
+import Logging
+import Server
+import TES
+import TaskStore
+
+/// `tesp serve`: reads the settings once, wires the store and the HTTP API together, and runs until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the TES server."
+    )
+
+    @Option(help: "Settings file (default: $TESP_CONFIG, else ./settings.toml if it exists).")
+    var config: String?
+
+    @Option(help: "Settings profile (default: $TESP_PROFILE, else 'default').")
+    var profile: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings: Settings
+        do {
+            settings = try SettingsLoader.load(
+                path: config ?? environment["TESP_CONFIG"] ?? Self.settingsFileInWorkingDirectory(),
+                profile: profile ?? environment["TESP_PROFILE"] ?? SettingsLoader.defaultProfile,
+                environment: environment)
+        } catch {
+            throw ValidationError("settings: \(error)")
+        }
+        let level = Logger.Level(rawValue: settings.log.level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tesp")
+
+        let store = try MongoTaskStore(
+            .init(
+                uri: settings.db.mongodbURI.value, database: settings.db.database,
+                collection: settings.db.collection, poolSize: settings.db.poolSize),
+            logger: logger)
+        let router = buildRouter(store: store, configuration: Self.serverConfiguration(settings))
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.server.host, port: settings.server.port), serverName: "TESP"),
+            services: [store],
+            logger: logger
+        )
+        let startupTimeout = settings.db.startupTimeoutSeconds
+        app.beforeServerStarts {
+            try await Self.prepareStore(store, timeout: startupTimeout, logger: logger)
+        }
+        try await app.runService()
+    }
+
+    /// Waits for the store to answer and creates its indexes, retrying until `timeout` passes.
+    static func prepareStore(_ store: MongoTaskStore, timeout: Double, logger: Logger) async throws {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while true {
+            do {
+                try await store.ensureIndexes()
+                logger.info("Task store ready")
+                return
+            } catch let error as TaskStoreError where error.code == .unavailable && ContinuousClock.now < deadline {
+                logger.warning("Task store not reachable yet; retrying", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    static func serverConfiguration(_ settings: Settings) -> ServerConfiguration {
+        let info = settings.serviceInfo
+        let limits = TESValidationLimits(
+            maxExecutors: settings.tasks.maxExecutors, maxInputs: settings.tasks.maxInputs,
+            maxOutputs: settings.tasks.maxOutputs, maxVolumes: settings.tasks.maxVolumes,
+            maxCPUCores: settings.tasks.maxCPUCores, maxRAMGb: settings.tasks.maxRAMGb,
+            maxDiskGb: settings.tasks.maxDiskGb, supportedBackendParameters: settings.tasks.backendParameters)
+        let serviceInfo = TESServiceInfo(
+            id: info.id, name: info.name, description: info.description.nilIfEmpty,
+            organization: .init(name: info.organizationName, url: info.organizationURL),
+            contactUrl: info.contactURL.nilIfEmpty, documentationUrl: info.documentationURL.nilIfEmpty,
+            environment: info.environment.nilIfEmpty, version: TESPVersion.current,
+            storage: info.storage, backendParameters: settings.tasks.backendParameters)
+        return ServerConfiguration(
+            maxBodyBytes: settings.server.maxBodyBytes, limits: limits, serviceInfo: serviceInfo,
+            swaggerUIDir: settings.server.swaggerUIDir)
+    }
+
+    static func settingsFileInWorkingDirectory() -> String? {
+        FileManager.default.fileExists(atPath: "settings.toml") ? "settings.toml" : nil
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}
