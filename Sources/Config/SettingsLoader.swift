@@ -60,7 +60,9 @@ public enum SettingsLoader {
             throw SettingsError("profile '\(profile)' needs a settings file")
         }
         try applyEnvironment(environment, to: &tree, readFile: readFile)
-        return try decode(tree)
+        let settings = try decode(tree)
+        try settings.validate()
+        return settings
     }
 
     private static func defaultsTree() -> [String: ConfigValue] {
@@ -163,8 +165,10 @@ public enum SettingsLoader {
         case .string:
             return .string(text)
         case .int:
-            guard let value = Int(text) else { throw SettingsError("\(variable): expected an integer") }
-            return .int(value)
+            // A whole-number default (65536.0 encodes as 65536) may belong to a Double setting: decoding decides.
+            if let value = Int(text) { return .int(value) }
+            guard let value = Double(text) else { throw SettingsError("\(variable): expected an integer") }
+            return .double(value)
         case .double:
             guard let value = Double(text) else { throw SettingsError("\(variable): expected a number") }
             return .double(value)

@@ -19,21 +19,21 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as TaskStoreError where error.code == .unavailable {
             context.logger.warning("Task store unavailable", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "the task store is unavailable; try again shortly")
-        } catch let error as HTTPError {
-            throw APIError(error.status, Self.message(for: error, request: request))
         } catch let error as any HTTPResponseError {
-            throw APIError(error.status, error.status.reasonPhrase)
+            throw APIError(error.status, Self.message(for: error, request: request))
         } catch {
             context.logger.error("Request failed", metadata: ["error.type": "\(type(of: error))", "error": "\(error)"])
             throw APIError(.internalServerError, "internal error")
         }
     }
 
-    private static func message(for error: HTTPError, request: Request) -> String {
+    /// Hummingbird's own errors (no route, body too large, …) in words a client can act on.
+    private static func message(for error: any HTTPResponseError, request: Request) -> String {
         switch error.status {
         case .notFound: "no route for \(request.method) \(request.uri.path)"
         case .contentTooLarge: "request body is larger than this server accepts"
-        default: error.body ?? error.status.reasonPhrase
+        case .methodNotAllowed: "\(request.method) is not allowed on \(request.uri.path)"
+        default: (error as? HTTPError)?.body ?? error.status.reasonPhrase
         }
     }
 }

@@ -29,7 +29,8 @@ enum MongoTaskCoding {
                 guard let date = TESTime.parse(iso) else {
                     throw DecodingError.dataCorruptedError(forKey: .date, in: container, debugDescription: "bad date")
                 }
-                return date
+                // Rebuild from whole milliseconds so the value is bit-identical to the one that was stored.
+                return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
             }
             let nested = try container.nestedContainer(keyedBy: NumberLongKeys.self, forKey: .date)
             let text = try nested.decode(String.self, forKey: .numberLong)

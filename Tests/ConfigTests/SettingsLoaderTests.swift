@@ -1,0 +1,106 @@
+import Config
+import Foundation
+import Testing
+
+@Suite struct SettingsLoaderTests {
+    func load(_ toml: String?, profile: String = "default", env: [String: String] = [:], files: [String: String] = [:])
+        throws -> Settings
+    {
+        try SettingsLoader.load(toml: toml, source: "test.toml", profile: profile, environment: env) { path in
+            guard let text = files[path] else { throw CocoaError(.fileNoSuchFile) }
+            return text
+        }
+    }
+
+    func failure(_ toml: String?, profile: String = "default", env: [String: String] = [:]) -> String {
+        do {
+            _ = try load(toml, profile: profile, env: env)
+            return "loaded"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// The repository's settings.toml, found from this source file's path.
+    static var repositorySettings: String {
+        get throws {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            return try String(contentsOf: root.appendingPathComponent("settings.toml"), encoding: .utf8)
+        }
+    }
+
+    @Test func theRepositoryDefaultProfileMatchesTheBuiltInDefaults() throws {
+        #expect(try load(Self.repositorySettings) == Settings())
+    }
+
+    @Test func everyRepositoryProfileLoads() throws {
+        let text = try Self.repositorySettings
+        let dev = try load(text, profile: "dev-docker")
+        #expect(dev.server.host == "0.0.0.0")
+        #expect(dev.db.mongodbURI.value.hasPrefix("mongodb://mongodb:27017"))
+        let test = try load(text, profile: "test")
+        #expect(test.db.database == "tesp_test")
+        #expect(test.server.port == Settings().server.port)  // inherited from [default]
+    }
+
+    @Test func aProfileInheritsDefaultAndOverridesIt() throws {
+        let toml = """
+            [default.server]
+            port = 9000
+            host = "0.0.0.0"
+            [special.server]
+            port = 9100
+            """
+        let settings = try load(toml, profile: "special")
+        #expect(settings.server.port == 9100)
+        #expect(settings.server.host == "0.0.0.0")
+        #expect(try load(toml).server.port == 9000)
+    }
+
+    @Test func environmentVariablesOverrideSingleKeys() throws {
+        let settings = try load(
+            "[default.db]\ndatabase = \"a\"",
+            env: [
+                "TESP_DB__DATABASE": "b", "TESP_SERVER__PORT": "1234", "TESP_TASKS__BACKEND_PARAMETERS": "VmSize, Gpu",
+                "TESP_TASKS__MAX_RAM_GB": "12.5", "TESP_PROFILE": "ignored", "HOME": "/root",
+            ])
+        #expect(settings.db.database == "b")
+        #expect(settings.server.port == 1234)
+        #expect(settings.tasks.backendParameters == ["VmSize", "Gpu"])
+        #expect(settings.tasks.maxRAMGb == 12.5)
+    }
+
+    @Test func secretsCanComeFromFiles() throws {
+        let settings = try load(
+            nil, env: ["TESP_DB__MONGODB_URI_FILE": "/run/secrets/uri"],
+            files: ["/run/secrets/uri": "mongodb://u:p@db:27017/\n"])
+        #expect(settings.db.mongodbURI.value == "mongodb://u:p@db:27017/")
+        #expect("\(settings.db.mongodbURI)" == "<redacted>")
+        #expect(!"\(settings)".contains("u:p@"))
+    }
+
+    @Test func unknownKeysFailNamingTheKey() {
+        #expect(failure("[default.db]\nmongo_uri = \"x\"") == "test.toml [default]: unknown setting 'db.mongo_uri'")
+        #expect(failure("[test.nope]\nx = 1", profile: "test") == "test.toml [test]: unknown setting 'nope'")
+        #expect(failure(nil, env: ["TESP_DB__NOPE": "1"]) == "TESP_DB__NOPE: no setting 'db.nope'")
+    }
+
+    @Test func wrongTypesFailNamingTheKey() {
+        #expect(failure("[default.server]\nport = \"eighty\"") == "setting 'server.port' has the wrong type: expected an integer")
+        #expect(failure("[default]\nserver = 1").contains("'server' must be a table"))
+        #expect(failure(nil, env: ["TESP_SERVER__PORT": "x"]) == "TESP_SERVER__PORT: expected an integer")
+    }
+
+    @Test func anUnknownProfileOrBadTOMLFails() {
+        #expect(failure("[default.server]\nport = 1", profile: "prod").contains("no profile [prod]"))
+        #expect(failure("[default.server\nport = 1").hasPrefix("test.toml:"))
+        #expect(failure("port = 1").contains("must be a profile section"))
+    }
+
+    @Test func valuesOutOfRangeFail() {
+        #expect(failure("[default.server]\nport = 70000").contains("server.port"))
+        #expect(failure("[default.db]\npool_size = 0").contains("db.pool_size"))
+        #expect(failure("[default.log]\nlevel = \"loud\"").contains("log.level"))
+    }
+}

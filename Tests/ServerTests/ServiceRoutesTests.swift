@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Server
+import Testing
+
+@Suite struct ServiceRoutesTests {
+    @Test func serviceInfoHasTheGA4GHAndTESFields() async throws {
+        try await withApp { client in
+            let response = try await client.get("/ga4gh/tes/v1/service-info")
+            #expect(response.status == .ok)
+            let json = response.json
+            #expect(json["id"] as? String == "org.example.tesp")
+            #expect(json["type"] as? [String: String] == ["group": "org.ga4gh", "artifact": "tes", "version": "1.1.0"])
+            #expect((json["organization"] as? [String: String])?["name"] == "Example")
+            #expect(json["storage"] as? [String] == ["ftp://ftp.example.org/"])
+            #expect(json["tesResources_backend_parameters"] as? [String] == ["VmSize"])
+            #expect(json["version"] as? String == "9.9.9")
+            #expect(json["contactUrl"] == nil)  // absent optionals are omitted, not null
+            #expect(!response.text.contains("null"))
+        }
+    }
+
+    @Test func theOpenAPIDocumentAndSwaggerUIAreServed() async throws {
+        try await withApp { client in
+            let spec = try await client.get("/ga4gh/tes/v1/openapi.yaml")
+            #expect(spec.status == .ok)
+            #expect(spec.text.hasPrefix("openapi: 3.0.1"))
+            for needle in ["/tasks/{id}:cancel", "ErrorResponse", "tesServiceInfo"] { #expect(spec.text.contains(needle)) }
+            let page = try await client.get("/ui")
+            #expect(page.status == .ok)
+            #expect(page.text.contains("SwaggerUIBundle") && page.text.contains("/ga4gh/tes/v1/openapi.yaml"))
+            #expect(try await client.get("/").status == .found)
+        }
+    }
+
+    @Test func unknownRoutesGetTheJSONErrorShape() async throws {
+        try await withApp { client in
+            expectError(try await client.get("/ga4gh/tes/v2/tasks"), .notFound, mentioning: "no route")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import TES
+import TaskStore
+import Testing
+
+@Suite struct MongoTaskStoreTests {
+    @Test func anUnreachableStoreIsUnavailableQuickly() async throws {
+        // Port 9 (discard) has no MongoDB; the URI's server selection timeout bounds the wait.
+        let store = try MongoTaskStore(
+            .init(uri: "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&connectTimeoutMS=300", database: "d", collection: "c"),
+            logger: Logger(label: "test"))
+        let start = ContinuousClock.now
+        do {
+            _ = try await store.get(id: "x", view: .minimal)
+            Issue.record("a store with no server answered")
+        } catch let error as TaskStoreError {
+            #expect(error.code == .unavailable)
+            #expect(!error.description.contains("127.0.0.1"))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        try await store.close()
+    }
+
+    @Test func aBadURIFailsWithoutEchoingIt() throws {
+        do {
+            _ = try MongoTaskStore(.init(uri: "notmongo://user:secret@x", database: "d", collection: "c"), logger: Logger(label: "t"))
+            Issue.record("a bad URI was accepted")
+        } catch let error as TaskStoreError {
+            #expect(!error.description.contains("secret"))
+        }
+    }
+
+    @Test(.enabled(if: StoreKind.available.contains(.mongo)))
+    func indexesAreCreatedIdempotently() async throws {
+        try await withStore(.mongo) { store in
+            let mongo = try #require(store as? MongoTaskStore)
+            try await mongo.ensureIndexes()
+            try await mongo.ensureIndexes()
+            try await mongo.ping()
+        }
+    }
+}

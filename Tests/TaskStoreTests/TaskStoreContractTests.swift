@@ -1,0 +1,217 @@
+import Foundation
+import TES
+import TaskStore
+import Testing
+
+/// What every TaskStore must do; each test runs on the in-memory store and on MongoDB, so they cannot drift.
+@Suite struct TaskStoreContractTests {
+    @Test(arguments: StoreKind.available)
+    func createdTasksReadBackInEveryView(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            var task = storedTask(id: id, name: "n", tags: ["a.b": "x", "$k": "y"])
+            task.logs = [
+                TESTaskLog(
+                    logs: [TESExecutorLog(startTime: Date(timeIntervalSince1970: 5), stdout: "o", stderr: "e", exitCode: 1)],
+                    metadata: ["host": "h"], startTime: Date(timeIntervalSince1970: 4),
+                    outputs: [TESOutputFileLog(url: "ftp://h/o", path: "/o", sizeBytes: "10")], systemLogs: ["s"])
+            ]
+            try await store.create(task)
+            var expected = task
+            expected.creationTime = TESTime.truncatedToMilliseconds(task.creationTime!)
+            for view in TESView.allCases {
+                let got = try await store.get(id: id, view: view)
+                let want = expected.projected(to: view)
+                let encoder = TESJSON.makeEncoder()
+                encoder.outputFormatting.insert(.sortedKeys)
+                let gotJSON = String(decoding: try encoder.encode(got), as: UTF8.self)
+                let wantJSON = String(decoding: try encoder.encode(want), as: UTF8.self)
+                #expect(got == want, "\(view): \(gotJSON) differs from \(wantJSON)")
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func unknownIdsAreNotFound(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            await #expect(throws: TaskStoreError.self) { try await store.get(id: "nope", view: .minimal) }
+            do {
+                _ = try await store.get(id: "nope", view: .full)
+            } catch let error as TaskStoreError {
+                #expect(error.code == .notFound)
+            }
+            await #expect(throws: TaskStoreError.self) { try await store.appendSystemLog(id: "nope", "x") }
+            await #expect(throws: TaskStoreError.self) { try await store.updateLogs(id: "nope", []) }
+            await #expect(throws: TaskStoreError.self) {
+                try await store.compareAndSetState(id: "nope", from: .queued, to: .initializing)
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func aDuplicateIdIsAConflict(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let task = storedTask(id: ids.next())
+            try await store.create(task)
+            do {
+                try await store.create(task)
+                Issue.record("a second create with the same id succeeded")
+            } catch let error as TaskStoreError {
+                #expect(error.code == .conflict)
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func listingIsNewestFirstWithStableKeysetPages(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            var created: [String] = []
+            for index in 0..<25 {
+                let id = ids.next()
+                created.append(id)
+                try await store.create(storedTask(id: id, name: "task-\(index)"))
+            }
+            var request = TESListRequest(pageSize: 10)
+            let first = try await store.list(request)
+            #expect(first.tasks.map(\.id) == created.reversed()[0..<10].map { $0 })
+            #expect(first.tasks.allSatisfy { $0.name == nil && $0.state == .queued })  // MINIMAL
+            // A task created between pages does not shift the next page.
+            try await store.create(storedTask(id: ids.next(), name: "late"))
+            request.afterID = try #require(first.nextAfterID)
+            let second = try await store.list(request)
+            #expect(second.tasks.map(\.id) == created.reversed()[10..<20].map { $0 })
+            request.afterID = try #require(second.nextAfterID)
+            let third = try await store.list(request)
+            #expect(third.tasks.map(\.id) == created.reversed()[20..<25].map { $0 })
+            #expect(third.nextAfterID == nil)
+            // An exactly full last page has no next page either.
+            let all = try await store.list(TESListRequest(pageSize: 26))
+            #expect(all.tasks.count == 26 && all.nextAfterID == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func listingFiltersByStateNamePrefixAndTags(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let names = ["align.*", "alignment", "Align", "a", "é-composé", "zz\u{10FFFF}x", "abc"]
+            var byName: [String: String] = [:]
+            for name in names {
+                let id = ids.next()
+                byName[name] = id
+                try await store.create(storedTask(id: id, name: name))
+            }
+            func matching(_ filter: TESTaskFilter) async throws -> Set<String> {
+                let page = try await store.list(TESListRequest(filter: filter, view: .basic))
+                return Set(page.tasks.compactMap(\.name))
+            }
+            #expect(try await matching(TESTaskFilter(namePrefix: "align.*")) == ["align.*"])
+            #expect(try await matching(TESTaskFilter(namePrefix: "align")) == ["align.*", "alignment"])
+            #expect(try await matching(TESTaskFilter(namePrefix: "a")) == ["align.*", "alignment", "a", "abc"])
+            #expect(try await matching(TESTaskFilter(namePrefix: "é")) == ["é-composé"])
+            #expect(try await matching(TESTaskFilter(namePrefix: "zz\u{10FFFF}")) == ["zz\u{10FFFF}x"])
+            #expect(try await matching(TESTaskFilter(namePrefix: ".")) == [])
+
+            let running = ids.next()
+            try await store.create(storedTask(id: running, name: "r", tags: ["a.b": "1", "env": "prod", "e": ""]))
+            #expect(try await store.compareAndSetState(id: running, from: .queued, to: .initializing))
+            #expect(try await matching(TESTaskFilter(state: .initializing)) == ["r"])
+            #expect(try await matching(TESTaskFilter(state: .queued)).count == names.count)
+            #expect(try await matching(TESTaskFilter(tags: [.init(key: "a.b", value: "1")])) == ["r"])
+            #expect(try await matching(TESTaskFilter(tags: [.init(key: "a.b", value: "2")])) == [])
+            #expect(try await matching(TESTaskFilter(tags: [.init(key: "env", value: nil)])) == ["r"])
+            #expect(try await matching(TESTaskFilter(tags: [.init(key: "e", value: nil)])) == ["r"])
+            #expect(try await matching(TESTaskFilter(tags: [.init(key: "env", value: "prod"), .init(key: "x", value: nil)])) == [])
+            #expect(try await matching(TESTaskFilter(state: .initializing, tags: [.init(key: "env", value: "prod")])) == ["r"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func stateChangesAreCompareAndSet(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            try await store.create(storedTask(id: id))
+            #expect(try await store.compareAndSetState(id: id, from: .queued, to: .initializing))
+            #expect(try await !store.compareAndSetState(id: id, from: .queued, to: .initializing))
+            #expect(try await store.get(id: id, view: .minimal).state == .initializing)
+            await #expect(throws: TESTransitionError(from: .initializing, to: .complete)) {
+                try await store.compareAndSetState(id: id, from: .initializing, to: .complete)
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func concurrentWritersMoveATaskOnlyOnce(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            try await store.create(storedTask(id: id))
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        try await store.compareAndSetState(
+                            id: id, from: .queued, to: index.isMultiple(of: 2) ? .initializing : .canceled)
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(wins == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func cancelFollowsTheTESRules(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let queued = ids.next()
+            let running = ids.next()
+            let done = ids.next()
+            try await store.create(storedTask(id: queued))
+            try await store.create(storedTask(id: running, state: .running))
+            try await store.create(storedTask(id: done, state: .complete))
+            #expect(try await store.cancel(id: queued) == .canceled)
+            #expect(try await store.cancel(id: running) == .canceling)
+            #expect(try await store.cancel(id: running) == .canceling)
+            #expect(try await store.cancel(id: done) == .complete)
+            #expect(try await store.get(id: done, view: .minimal).state == .complete)
+            await #expect(throws: TaskStoreError.self) { try await store.cancel(id: "unknown") }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func systemLogsAreAppendedToTheFirstLog(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            try await store.create(storedTask(id: id))
+            try await store.appendSystemLog(id: id, "first")
+            try await store.appendSystemLog(id: id, "second")
+            let logs = try await store.get(id: id, view: .full).logs
+            #expect(logs == [TESTaskLog(systemLogs: ["first", "second"])])
+            #expect(try await store.get(id: id, view: .basic).logs == [TESTaskLog()])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func logsCanBeReplaced(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            try await store.create(storedTask(id: id))
+            let logs = [
+                TESTaskLog(
+                    logs: [
+                        TESExecutorLog(
+                            startTime: Date(timeIntervalSince1970: 10.5), endTime: Date(timeIntervalSince1970: 11.25),
+                            stdout: "out\n", stderr: "", exitCode: 0)
+                    ], startTime: Date(timeIntervalSince1970: 10), endTime: Date(timeIntervalSince1970: 12))
+            ]
+            try await store.updateLogs(id: id, logs)
+            #expect(try await store.get(id: id, view: .full).logs == logs)
+        }
+    }
+}

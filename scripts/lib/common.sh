@@ -1,0 +1,103 @@
+# Shared by scripts/test, scripts/dev and .ci/run: installing what TESP needs, and starting and stopping the
+# servers it talks to on 127.0.0.1. Source it; it defines functions and sets nothing else.
+
+TESP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TESP_VENV=${TESP_VENV:-$HOME/.cache/tesp/venv}
+TESP_PYTHON_PACKAGES=(
+    'secantusdb==0.7.0b3'   # a MongoDB-wire-compatible server (no mongod in Debian)
+    'py-tes==1.1.4'         # the reference TES client
+    'pytest==9.0.3'
+    'requests>=2.31'
+    'openapi-spec-validator>=0.7'
+    'PyYAML>=6'
+)
+
+log() { printf '[tesp] %s\n' "$*" >&2; }
+
+# Debian packages: the C libraries the Swift build links, and the tools the tests use. Idempotent.
+ensure_system_packages() {
+    local wanted=(libmongoc-dev libcurl4-openssl-dev pkg-config python3-venv curl)
+    local missing=()
+    for pkg in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    log "installing Debian packages: ${missing[*]}"
+    # apt can fail when another apt runs at the same moment; one retry is enough in practice.
+    $sudo apt-get update -qq || true
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+        || { sleep 5; $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
+}
+
+# A Python venv with the test servers and clients. Reinstalled only when the package list changes.
+ensure_python_venv() {
+    local stamp="$TESP_VENV/.tesp-packages"
+    local want
+    want=$(printf '%s\n' "${TESP_PYTHON_PACKAGES[@]}")
+    if [ -x "$TESP_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    log "preparing the Python venv at $TESP_VENV"
+    python3 -m venv "$TESP_VENV"
+    "$TESP_VENV/bin/pip" install -q --disable-pip-version-check "${TESP_PYTHON_PACKAGES[@]}"
+    printf '%s' "$want" > "$stamp"
+}
+
+free_port() {
+    "$TESP_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS DESCRIPTION PID COMMAND...: polls COMMAND until it succeeds; fails if PID dies or time runs out.
+wait_until() {
+    local seconds=$1 what=$2 pid=$3
+    shift 3
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        if ! kill -0 "$pid" 2>/dev/null; then log "$what exited during start-up"; return 1; fi
+        if [ $SECONDS -ge $deadline ]; then log "$what not ready after ${seconds}s"; return 1; fi
+        sleep 0.1
+    done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_service NAME LOGDIR COMMAND...: starts COMMAND in its own session, records its PID in LOGDIR/NAME.pid.
+start_service() {
+    local name=$1 dir=$2
+    shift 2
+    setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
+    echo $! >"$dir/$name.pid"
+}
+
+# stop_service NAME LOGDIR: SIGTERM to the service's process group, then SIGKILL to whatever is left in its session.
+stop_service() {
+    local name=$1 dir=$2 pid left
+    [ -f "$dir/$name.pid" ] || return 0
+    pid=$(cat "$dir/$name.pid")
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    left=$(ps -o pid= --sid "$pid" 2>/dev/null | tr -s ' \n' ' ' || true)
+    [ -n "${left// /}" ] && kill -KILL $left 2>/dev/null
+    rm -f "$dir/$name.pid"
+    return 0
+}
+
+# start_mongodb LOGDIR: SecantusDB in memory on a free port; sets MONGODB_PORT.
+start_mongodb() {
+    MONGODB_PORT=$(free_port)
+    start_service mongodb "$1" "$TESP_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGODB_PORT" \
+        --storage-path :memory: --standalone
+    wait_until 60 "MongoDB (SecantusDB)" "$(cat "$1/mongodb.pid")" port_open "$MONGODB_PORT"
+}
+
+# start_tesp LOGDIR PROFILE: the built server on a free port; sets TESP_PORT and TESP_URL.
+start_tesp() {
+    TESP_PORT=$(free_port)
+    TESP_URL="http://127.0.0.1:$TESP_PORT"
+    start_service tesp "$1" env TESP_PROFILE="$2" TESP_SERVER__PORT="$TESP_PORT" \
+        TESP_DB__MONGODB_URI="mongodb://127.0.0.1:$MONGODB_PORT/?serverSelectionTimeoutMS=2000&connectTimeoutMS=2000" \
+        "$TESP_ROOT/.build/debug/tesp" serve --config "$TESP_ROOT/settings.toml"
+    wait_until 60 "TESP" "$(cat "$1/tesp.pid")" curl -sf "$TESP_URL/ga4gh/tes/v1/service-info"
+}
