@@ -18,7 +18,9 @@ extension Settings {
         try check(tasks.maxRAMGb > 0 && tasks.maxDiskGb > 0, "tasks.max_ram_gb", "and tasks.max_disk_gb must be positive")
         try check(
             tasks.backendParameters.allSatisfy { !$0.isEmpty && !$0.contains(".") && !$0.hasPrefix("$") },
-            "tasks.backend_parameters", "must be non-empty names without '.' or a leading '$'")
+            "tasks.backend_parameters",
+            "must be non-empty names without '.' or a leading '$'"
+        )
         try check(Self.logLevels.contains(log.level), "log.level", "must be one of \(Self.logLevels.joined(separator: ", "))")
     }
 }

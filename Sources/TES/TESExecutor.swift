@@ -13,8 +13,14 @@ public struct TESExecutor: Codable, Sendable, Equatable {
     public var ignoreError: Bool?
 
     public init(
-        image: String? = nil, command: [String]? = nil, workdir: String? = nil, stdin: String? = nil,
-        stdout: String? = nil, stderr: String? = nil, env: [String: String]? = nil, ignoreError: Bool? = nil
+        image: String? = nil,
+        command: [String]? = nil,
+        workdir: String? = nil,
+        stdin: String? = nil,
+        stdout: String? = nil,
+        stderr: String? = nil,
+        env: [String: String]? = nil,
+        ignoreError: Bool? = nil
     ) {
         self.image = image
         self.command = command

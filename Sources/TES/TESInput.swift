@@ -12,8 +12,13 @@ public struct TESInput: Codable, Sendable, Equatable {
     public var streamable: Bool?
 
     public init(
-        name: String? = nil, description: String? = nil, url: String? = nil, path: String? = nil,
-        type: TESFileType? = nil, content: String? = nil, streamable: Bool? = nil
+        name: String? = nil,
+        description: String? = nil,
+        url: String? = nil,
+        path: String? = nil,
+        type: TESFileType? = nil,
+        content: String? = nil,
+        streamable: Bool? = nil
     ) {
         self.name = name
         self.description = description

@@ -57,8 +57,12 @@ public struct TESTaskLog: Codable, Sendable, Equatable {
     public var systemLogs: [String]?
 
     public init(
-        logs: [TESExecutorLog] = [], metadata: [String: String]? = nil, startTime: Date? = nil, endTime: Date? = nil,
-        outputs: [TESOutputFileLog] = [], systemLogs: [String]? = nil
+        logs: [TESExecutorLog] = [],
+        metadata: [String: String]? = nil,
+        startTime: Date? = nil,
+        endTime: Date? = nil,
+        outputs: [TESOutputFileLog] = [],
+        systemLogs: [String]? = nil
     ) {
         self.logs = logs
         self.metadata = metadata

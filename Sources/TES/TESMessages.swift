@@ -70,9 +70,18 @@ public struct TESServiceInfo: Codable, Sendable, Equatable {
     public var backendParameters: [String]
 
     public init(
-        id: String, name: String, type: ServiceType = .init(), description: String? = nil, organization: Organization,
-        contactUrl: String? = nil, documentationUrl: String? = nil, createdAt: String? = nil,
-        updatedAt: String? = nil, environment: String? = nil, version: String, storage: [String],
+        id: String,
+        name: String,
+        type: ServiceType = .init(),
+        description: String? = nil,
+        organization: Organization,
+        contactUrl: String? = nil,
+        documentationUrl: String? = nil,
+        createdAt: String? = nil,
+        updatedAt: String? = nil,
+        environment: String? = nil,
+        version: String,
+        storage: [String],
         backendParameters: [String]
     ) {
         self.id = id

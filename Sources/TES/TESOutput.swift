@@ -11,8 +11,12 @@ public struct TESOutput: Codable, Sendable, Equatable {
     public var type: TESFileType?
 
     public init(
-        name: String? = nil, description: String? = nil, url: String? = nil, path: String? = nil,
-        pathPrefix: String? = nil, type: TESFileType? = nil
+        name: String? = nil,
+        description: String? = nil,
+        url: String? = nil,
+        path: String? = nil,
+        pathPrefix: String? = nil,
+        type: TESFileType? = nil
     ) {
         self.name = name
         self.description = description

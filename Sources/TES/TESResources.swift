@@ -11,8 +11,13 @@ public struct TESResources: Codable, Sendable, Equatable {
     public var backendParametersStrict: Bool?
 
     public init(
-        cpuCores: Int? = nil, preemptible: Bool? = nil, ramGb: Double? = nil, diskGb: Double? = nil,
-        zones: [String]? = nil, backendParameters: [String: String]? = nil, backendParametersStrict: Bool? = nil
+        cpuCores: Int? = nil,
+        preemptible: Bool? = nil,
+        ramGb: Double? = nil,
+        diskGb: Double? = nil,
+        zones: [String]? = nil,
+        backendParameters: [String: String]? = nil,
+        backendParametersStrict: Bool? = nil
     ) {
         self.cpuCores = cpuCores
         self.preemptible = preemptible

@@ -20,10 +20,18 @@ public struct TESTask: Sendable, Equatable {
     public var creationTime: Date?
 
     public init(
-        id: String? = nil, state: TESState? = nil, name: String? = nil, description: String? = nil,
-        inputs: [TESInput]? = nil, outputs: [TESOutput]? = nil, resources: TESResources? = nil,
-        executors: [TESExecutor]? = nil, volumes: [String]? = nil, tags: [String: String]? = nil,
-        logs: [TESTaskLog]? = nil, creationTime: Date? = nil
+        id: String? = nil,
+        state: TESState? = nil,
+        name: String? = nil,
+        description: String? = nil,
+        inputs: [TESInput]? = nil,
+        outputs: [TESOutput]? = nil,
+        resources: TESResources? = nil,
+        executors: [TESExecutor]? = nil,
+        volumes: [String]? = nil,
+        tags: [String: String]? = nil,
+        logs: [TESTaskLog]? = nil,
+        creationTime: Date? = nil
     ) {
         self.id = id
         self.state = state

@@ -11,8 +11,13 @@ public struct TESValidationLimits: Sendable, Equatable {
     public var supportedBackendParameters: [String]
 
     public init(
-        maxExecutors: Int = 1000, maxInputs: Int = 10_000, maxOutputs: Int = 10_000, maxVolumes: Int = 1000,
-        maxCPUCores: Int = 1024, maxRAMGb: Double = 65_536, maxDiskGb: Double = 1_048_576,
+        maxExecutors: Int = 1000,
+        maxInputs: Int = 10_000,
+        maxOutputs: Int = 10_000,
+        maxVolumes: Int = 1000,
+        maxCPUCores: Int = 1024,
+        maxRAMGb: Double = 65_536,
+        maxDiskGb: Double = 1_048_576,
         supportedBackendParameters: [String] = []
     ) {
         self.maxExecutors = maxExecutors

@@ -27,7 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try SettingsLoader.load(
                 path: config ?? environment["TESP_CONFIG"] ?? Self.settingsFileInWorkingDirectory(),
                 profile: profile ?? environment["TESP_PROFILE"] ?? SettingsLoader.defaultProfile,
-                environment: environment)
+                environment: environment
+            )
         } catch {
             throw ValidationError("settings: \(error)")
         }
@@ -41,9 +42,13 @@ struct ServeCommand: AsyncParsableCommand {
 
         let store = try MongoTaskStore(
             .init(
-                uri: settings.db.mongodbURI.value, database: settings.db.database,
-                collection: settings.db.collection, poolSize: settings.db.poolSize),
-            logger: logger)
+                uri: settings.db.mongodbURI.value,
+                database: settings.db.database,
+                collection: settings.db.collection,
+                poolSize: settings.db.poolSize
+            ),
+            logger: logger
+        )
         let router = buildRouter(store: store, configuration: Self.serverConfiguration(settings))
         var app = Application(
             router: router,
@@ -76,19 +81,33 @@ struct ServeCommand: AsyncParsableCommand {
     static func serverConfiguration(_ settings: Settings) -> ServerConfiguration {
         let info = settings.serviceInfo
         let limits = TESValidationLimits(
-            maxExecutors: settings.tasks.maxExecutors, maxInputs: settings.tasks.maxInputs,
-            maxOutputs: settings.tasks.maxOutputs, maxVolumes: settings.tasks.maxVolumes,
-            maxCPUCores: settings.tasks.maxCPUCores, maxRAMGb: settings.tasks.maxRAMGb,
-            maxDiskGb: settings.tasks.maxDiskGb, supportedBackendParameters: settings.tasks.backendParameters)
+            maxExecutors: settings.tasks.maxExecutors,
+            maxInputs: settings.tasks.maxInputs,
+            maxOutputs: settings.tasks.maxOutputs,
+            maxVolumes: settings.tasks.maxVolumes,
+            maxCPUCores: settings.tasks.maxCPUCores,
+            maxRAMGb: settings.tasks.maxRAMGb,
+            maxDiskGb: settings.tasks.maxDiskGb,
+            supportedBackendParameters: settings.tasks.backendParameters
+        )
         let serviceInfo = TESServiceInfo(
-            id: info.id, name: info.name, description: info.description.nilIfEmpty,
+            id: info.id,
+            name: info.name,
+            description: info.description.nilIfEmpty,
             organization: .init(name: info.organizationName, url: info.organizationURL),
-            contactUrl: info.contactURL.nilIfEmpty, documentationUrl: info.documentationURL.nilIfEmpty,
-            environment: info.environment.nilIfEmpty, version: TESPVersion.current,
-            storage: info.storage, backendParameters: settings.tasks.backendParameters)
+            contactUrl: info.contactURL.nilIfEmpty,
+            documentationUrl: info.documentationURL.nilIfEmpty,
+            environment: info.environment.nilIfEmpty,
+            version: TESPVersion.current,
+            storage: info.storage,
+            backendParameters: settings.tasks.backendParameters
+        )
         return ServerConfiguration(
-            maxBodyBytes: settings.server.maxBodyBytes, limits: limits, serviceInfo: serviceInfo,
-            swaggerUIDir: settings.server.swaggerUIDir)
+            maxBodyBytes: settings.server.maxBodyBytes,
+            limits: limits,
+            serviceInfo: serviceInfo,
+            swaggerUIDir: settings.server.swaggerUIDir
+        )
     }
 
     static func settingsFileInWorkingDirectory() -> String? {

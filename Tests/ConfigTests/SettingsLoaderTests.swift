@@ -3,7 +3,12 @@ import Foundation
 import Testing
 
 @Suite struct SettingsLoaderTests {
-    func load(_ toml: String?, profile: String = "default", env: [String: String] = [:], files: [String: String] = [:])
+    func load(
+        _ toml: String?,
+        profile: String = "default",
+        env: [String: String] = [:],
+        files: [String: String] = [:]
+    )
         throws -> Settings
     {
         try SettingsLoader.load(toml: toml, source: "test.toml", profile: profile, environment: env) { path in
@@ -64,7 +69,8 @@ import Testing
             env: [
                 "TESP_DB__DATABASE": "b", "TESP_SERVER__PORT": "1234", "TESP_TASKS__BACKEND_PARAMETERS": "VmSize, Gpu",
                 "TESP_TASKS__MAX_RAM_GB": "12.5", "TESP_PROFILE": "ignored", "HOME": "/root",
-            ])
+            ]
+        )
         #expect(settings.db.database == "b")
         #expect(settings.server.port == 1234)
         #expect(settings.tasks.backendParameters == ["VmSize", "Gpu"])
@@ -73,8 +79,10 @@ import Testing
 
     @Test func secretsCanComeFromFiles() throws {
         let settings = try load(
-            nil, env: ["TESP_DB__MONGODB_URI_FILE": "/run/secrets/uri"],
-            files: ["/run/secrets/uri": "mongodb://u:p@db:27017/\n"])
+            nil,
+            env: ["TESP_DB__MONGODB_URI_FILE": "/run/secrets/uri"],
+            files: ["/run/secrets/uri": "mongodb://u:p@db:27017/\n"]
+        )
         #expect(settings.db.mongodbURI.value == "mongodb://u:p@db:27017/")
         #expect("\(settings.db.mongodbURI)" == "<redacted>")
         #expect(!"\(settings)".contains("u:p@"))

@@ -10,8 +10,14 @@ let testConfiguration = ServerConfiguration(
     maxBodyBytes: 512 * 1024,
     limits: TESValidationLimits(maxExecutors: 50, supportedBackendParameters: ["VmSize"]),
     serviceInfo: TESServiceInfo(
-        id: "org.example.tesp", name: "TESP test", organization: .init(name: "Example", url: "https://example.org"),
-        version: "9.9.9", storage: ["ftp://ftp.example.org/"], backendParameters: ["VmSize"]))
+        id: "org.example.tesp",
+        name: "TESP test",
+        organization: .init(name: "Example", url: "https://example.org"),
+        version: "9.9.9",
+        storage: ["ftp://ftp.example.org/"],
+        backendParameters: ["VmSize"]
+    )
+)
 
 /// Runs `body` against the router over an in-memory store, in process.
 func withApp(

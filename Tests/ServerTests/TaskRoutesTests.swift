@@ -25,7 +25,8 @@ import Testing
     @Test func viewsShowWhatTheSpecSays() async throws {
         try await withApp { client in
             let id = try await client.createTask(
-                #"{"name": "n", "inputs": [{"path": "/in", "content": "data"}], "executors": [{"image": "a", "command": ["b"]}]}"#)
+                #"{"name": "n", "inputs": [{"path": "/in", "content": "data"}], "executors": [{"image": "a", "command": ["b"]}]}"#
+            )
             let minimal = try await client.get("/ga4gh/tes/v1/tasks/\(id)").json
             #expect(Set(minimal.keys) == ["id", "state"])
             #expect(Set(try await client.get("/ga4gh/tes/v1/tasks/\(id)?view=MINIMAL").json.keys) == ["id", "state"])
@@ -92,7 +93,8 @@ import Testing
     @Test func listFiltersByNamePrefixStateAndTags() async throws {
         try await withApp { client in
             let tagged = try await client.createTask(
-                #"{"name": "align sample", "tags": {"project": "x", "run": "1"}, "executors": [{"image": "a", "command": ["b"]}]}"#)
+                #"{"name": "align sample", "tags": {"project": "x", "run": "1"}, "executors": [{"image": "a", "command": ["b"]}]}"#
+            )
             _ = try await client.createTask(#"{"name": "alignment", "executors": [{"image": "a", "command": ["b"]}]}"#)
             func ids(_ query: String) async throws -> [String] {
                 let json = try await client.get("/ga4gh/tes/v1/tasks?\(query)").json
@@ -126,13 +128,19 @@ import Testing
                 (#"{"executors": [{"image": "a", "command": []}]}"#, "executors[0].command"),
                 (#"{"executors": [{"image": "a", "command": "ls"}]}"#, "executors[0].command"),
                 (#"{"executors": [{"image": "a", "command": ["b"], "workdir": "rel"}]}"#, "executors[0].workdir"),
-                (#"{"inputs": [{"path": "/data/../etc/passwd", "url": "ftp://h/x"}], "executors": [{"image": "a", "command": ["b"]}]}"#, "inputs[0].path"),
+                (
+                    #"{"inputs": [{"path": "/data/../etc/passwd", "url": "ftp://h/x"}], "executors": [{"image": "a", "command": ["b"]}]}"#,
+                    "inputs[0].path"
+                ),
                 (#"{"inputs": [{"path": "/a"}], "executors": [{"image": "a", "command": ["b"]}]}"#, "inputs[0]"),
                 (#"{"outputs": [{"path": "/a"}], "executors": [{"image": "a", "command": ["b"]}]}"#, "outputs[0].url"),
                 (#"{"volumes": ["//v"], "executors": [{"image": "a", "command": ["b"]}]}"#, "volumes[0]"),
                 (#"{"resources": {"cpu_cores": -2}, "executors": [{"image": "a", "command": ["b"]}]}"#, "resources.cpu_cores"),
                 (#"{"resources": {"ram_gb": 1e300}, "executors": [{"image": "a", "command": ["b"]}]}"#, "resources.ram_gb"),
-                (#"{"resources": {"backend_parameters": {"gpu": "1"}, "backend_parameters_strict": true}, "executors": [{"image": "a", "command": ["b"]}]}"#, "resources.backend_parameters"),
+                (
+                    #"{"resources": {"backend_parameters": {"gpu": "1"}, "backend_parameters_strict": true}, "executors": [{"image": "a", "command": ["b"]}]}"#,
+                    "resources.backend_parameters"
+                ),
                 (#"{"executors": [{"image": "a", "command": ["b"]}], "tags": {"k": 5}}"#, "tags.k"),
                 (String(repeating: "[", count: 100_000), "request body"),
             ]
@@ -162,7 +170,8 @@ import Testing
     @Test func unsupportedBackendParametersAreDroppedWithASystemLog() async throws {
         try await withApp { client in
             let id = try await client.createTask(
-                #"{"resources": {"backend_parameters": {"vmsize": "big", "gpu": "1"}}, "executors": [{"image": "a", "command": ["b"]}]}"#)
+                #"{"resources": {"backend_parameters": {"vmsize": "big", "gpu": "1"}}, "executors": [{"image": "a", "command": ["b"]}]}"#
+            )
             let full = try await client.get("/ga4gh/tes/v1/tasks/\(id)?view=FULL").json
             let resources = try #require(full["resources"] as? [String: Any])
             #expect(resources["backend_parameters"] as? [String: String] == ["VmSize": "big"])
@@ -183,12 +192,15 @@ import Testing
     @Test func anUnreachableStoreGives503() async throws {
         let store = try MongoTaskStore(
             .init(uri: "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200&connectTimeoutMS=200", database: "d", collection: "c"),
-            logger: .init(label: "test"))
+            logger: .init(label: "test")
+        )
         try await withApp(store: store) { client in
             expectError(try await client.get("/ga4gh/tes/v1/tasks/x"), .serviceUnavailable, mentioning: "unavailable")
             expectError(
                 try await client.post("/ga4gh/tes/v1/tasks", json: #"{"executors": [{"image": "a", "command": ["b"]}]}"#),
-                .serviceUnavailable, mentioning: "unavailable")
+                .serviceUnavailable,
+                mentioning: "unavailable"
+            )
             expectError(try await client.get("/ga4gh/tes/v1/tasks"), .serviceUnavailable, mentioning: "unavailable")
         }
         try await store.close()

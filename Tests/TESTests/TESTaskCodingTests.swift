@@ -25,7 +25,9 @@ import Testing
         task.creationTime = Date(timeIntervalSince1970: 1_700_000_000.5)
         task.logs = [
             TESTaskLog(
-                logs: [TESExecutorLog(exitCode: 0)], outputs: [TESOutputFileLog(url: "u", path: "/p", sizeBytes: "3")])
+                logs: [TESExecutorLog(exitCode: 0)],
+                outputs: [TESOutputFileLog(url: "u", path: "/p", sizeBytes: "3")]
+            )
         ]
         let data = try TESJSON.makeEncoder().encode(task)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -33,7 +35,8 @@ import Testing
             Set(object.keys) == [
                 "id", "state", "name", "description", "inputs", "outputs", "resources", "executors", "volumes", "tags",
                 "logs", "creation_time",
-            ])
+            ]
+        )
         #expect(object["creation_time"] as? String == "2023-11-14T22:13:20.500Z")
         let log = try #require((object["logs"] as? [[String: Any]])?.first)
         #expect(Set(log.keys) == ["logs", "outputs"])

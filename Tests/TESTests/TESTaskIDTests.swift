@@ -31,9 +31,10 @@ import Testing
         for ms: UInt64 in [10, 10, 10, 11, 9, 12] {
             ids.append(
                 generator.next(milliseconds: ms) {
-                    seed = seed &* 6364136223846793005 &+ 1
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1
                     return (UInt16(truncatingIfNeeded: seed), seed)
-                })
+                }
+            )
         }
         #expect(ids == ids.sorted())
         #expect(Set(ids).count == ids.count)

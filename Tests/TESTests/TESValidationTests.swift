@@ -33,10 +33,18 @@ import Testing
         for bad in ["data/x", "/data/../etc/passwd", "/data//x", "/data/./x", "/..", "/a/..", "/"] {
             #expect(
                 problemFields(TESTask(inputs: [TESInput(path: bad, content: "x")], executors: minimalTask().executors))
-                    == ["inputs[0].path"], "\(bad)")
+                    == ["inputs[0].path"],
+                "\(bad)"
+            )
         }
         let executor = TESExecutor(
-            image: "a", command: ["b"], workdir: "rel", stdin: "/a/../b", stdout: "//x", stderr: "/ok/err.txt")
+            image: "a",
+            command: ["b"],
+            workdir: "rel",
+            stdin: "/a/../b",
+            stdout: "//x",
+            stderr: "/ok/err.txt"
+        )
         #expect(problemFields(minimalTask(executor)) == ["executors[0].workdir", "executors[0].stdin", "executors[0].stdout"])
         #expect(problemFields(TESTask(executors: minimalTask().executors, volumes: ["/vol/A/", "vol"])) == ["volumes[1]"])
         #expect(problemFields(minimalTask(TESExecutor(image: "a", command: ["b"], workdir: "/"))) == [])
@@ -97,7 +105,8 @@ import Testing
         let limits = TESValidationLimits(supportedBackendParameters: ["VmSize"])
         let strict = TESTask(
             resources: TESResources(backendParameters: ["vmsize": "big", "gpu": "1"], backendParametersStrict: true),
-            executors: minimalTask().executors)
+            executors: minimalTask().executors
+        )
         #expect(problemFields(strict, limits: limits) == ["resources.backend_parameters"])
 
         var lenient = strict
@@ -126,8 +135,10 @@ import Testing
 
     @Test func everyProblemIsReportedAtOnce() {
         let task = TESTask(
-            inputs: [TESInput(path: "rel")], outputs: [TESOutput(path: "/o")],
-            executors: [TESExecutor(image: "", command: [])])
+            inputs: [TESInput(path: "rel")],
+            outputs: [TESOutput(path: "/o")],
+            executors: [TESExecutor(image: "", command: [])]
+        )
         let fields = problemFields(task)
         #expect(fields == ["executors[0].image", "executors[0].command", "inputs[0].path", "inputs[0]", "outputs[0].url"])
     }

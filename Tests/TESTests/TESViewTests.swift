@@ -4,15 +4,20 @@ import Testing
 
 @Suite struct TESViewTests {
     static let fullTask = TESTask(
-        id: "t1", state: .complete, name: "n",
+        id: "t1",
+        state: .complete,
+        name: "n",
         inputs: [TESInput(path: "/in", content: "secret-ish content")],
         executors: [TESExecutor(image: "a", command: ["b"])],
         logs: [
             TESTaskLog(
-                logs: [TESExecutorLog(stdout: "out", stderr: "err", exitCode: 3)], startTime: Date(timeIntervalSince1970: 1),
-                systemLogs: ["step failed"])
+                logs: [TESExecutorLog(stdout: "out", stderr: "err", exitCode: 3)],
+                startTime: Date(timeIntervalSince1970: 1),
+                systemLogs: ["step failed"]
+            )
         ],
-        creationTime: Date(timeIntervalSince1970: 0))
+        creationTime: Date(timeIntervalSince1970: 0)
+    )
 
     @Test func minimalHasOnlyIdAndState() {
         #expect(Self.fullTask.projected(to: .minimal) == TESTask(id: "t1", state: .complete))

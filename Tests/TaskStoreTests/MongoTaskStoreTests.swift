@@ -9,7 +9,8 @@ import Testing
         // Port 9 (discard) has no MongoDB; the URI's server selection timeout bounds the wait.
         let store = try MongoTaskStore(
             .init(uri: "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&connectTimeoutMS=300", database: "d", collection: "c"),
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test")
+        )
         let start = ContinuousClock.now
         do {
             _ = try await store.get(id: "x", view: .minimal)

@@ -29,7 +29,8 @@ func withStore(_ kind: StoreKind, _ body: (any TaskStore) async throws -> Void) 
         let uri = try #require(StoreKind.mongoURI, "TESP_TEST_MONGODB_URI is not set: scripts/test starts MongoDB")
         let store = try MongoTaskStore(
             .init(uri: uri, database: "tesp_contract", collection: "tasks_\(UUID().uuidString.prefix(8))", poolSize: 4),
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test")
+        )
         do {
             try await store.ensureIndexes()
             try await body(store)
@@ -54,11 +55,16 @@ struct IDMaker {
 
 func storedTask(id: String, name: String? = nil, state: TESState = .queued, tags: [String: String]? = nil) -> TESTask {
     TESTask(
-        id: id, state: state, name: name,
+        id: id,
+        state: state,
+        name: name,
         inputs: [TESInput(url: "ftp://h/in", path: "/data/in"), TESInput(path: "/data/c", content: "inline text")],
         outputs: [TESOutput(url: "ftp://h/out", path: "/data/out")],
         resources: TESResources(cpuCores: 2, ramGb: 1.5),
         executors: [TESExecutor(image: "alpine", command: ["sh", "-c", "echo \"$X\" > /data/out"], env: ["X": "1"])],
-        volumes: ["/vol"], tags: tags, logs: [],
-        creationTime: Date(timeIntervalSince1970: 1_700_000_000.123))
+        volumes: ["/vol"],
+        tags: tags,
+        logs: [],
+        creationTime: Date(timeIntervalSince1970: 1_700_000_000.123)
+    )
 }

@@ -14,8 +14,11 @@ import Testing
             task.logs = [
                 TESTaskLog(
                     logs: [TESExecutorLog(startTime: Date(timeIntervalSince1970: 5), stdout: "o", stderr: "e", exitCode: 1)],
-                    metadata: ["host": "h"], startTime: Date(timeIntervalSince1970: 4),
-                    outputs: [TESOutputFileLog(url: "ftp://h/o", path: "/o", sizeBytes: "10")], systemLogs: ["s"])
+                    metadata: ["host": "h"],
+                    startTime: Date(timeIntervalSince1970: 4),
+                    outputs: [TESOutputFileLog(url: "ftp://h/o", path: "/o", sizeBytes: "10")],
+                    systemLogs: ["s"]
+                )
             ]
             try await store.create(task)
             var expected = task
@@ -154,7 +157,10 @@ import Testing
                 for index in 0..<16 {
                     group.addTask {
                         try await store.compareAndSetState(
-                            id: id, from: .queued, to: index.isMultiple(of: 2) ? .initializing : .canceled)
+                            id: id,
+                            from: .queued,
+                            to: index.isMultiple(of: 2) ? .initializing : .canceled
+                        )
                     }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -206,9 +212,16 @@ import Testing
                 TESTaskLog(
                     logs: [
                         TESExecutorLog(
-                            startTime: Date(timeIntervalSince1970: 10.5), endTime: Date(timeIntervalSince1970: 11.25),
-                            stdout: "out\n", stderr: "", exitCode: 0)
-                    ], startTime: Date(timeIntervalSince1970: 10), endTime: Date(timeIntervalSince1970: 12))
+                            startTime: Date(timeIntervalSince1970: 10.5),
+                            endTime: Date(timeIntervalSince1970: 11.25),
+                            stdout: "out\n",
+                            stderr: "",
+                            exitCode: 0
+                        )
+                    ],
+                    startTime: Date(timeIntervalSince1970: 10),
+                    endTime: Date(timeIntervalSince1970: 12)
+                )
             ]
             try await store.updateLogs(id: id, logs)
             #expect(try await store.get(id: id, view: .full).logs == logs)

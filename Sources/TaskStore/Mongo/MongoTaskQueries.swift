@@ -14,7 +14,8 @@ enum MongoTaskQueries {
             return .document(
                 hiddenFields.map { ($0, 0) } + [
                     ("inputs.content", 0), ("logs.system_logs", 0), ("logs.logs.stdout", 0), ("logs.logs.stderr", 0),
-                ])
+                ]
+            )
         case .full:
             return .document(hiddenFields.map { ($0, 0) })
         }

@@ -32,7 +32,11 @@ public final class MongoTaskStore: TaskStore, Service {
     /// Prepares the client pool; connects on first use.
     public init(_ configuration: Configuration, logger: Logger) throws {
         self.connection = try MongoConnection(
-            uri: configuration.uri, database: configuration.database, poolSize: configuration.poolSize, logger: logger)
+            uri: configuration.uri,
+            database: configuration.database,
+            poolSize: configuration.poolSize,
+            logger: logger
+        )
         self.collection = configuration.collection
         self.logger = logger
     }
@@ -79,7 +83,9 @@ public final class MongoTaskStore: TaskStore, Service {
 
     public func list(_ request: TESListRequest) async throws -> TaskPage {
         var tasks = try await find(
-            filter: MongoTaskQueries.filter(for: request), options: MongoTaskQueries.listOptions(for: request))
+            filter: MongoTaskQueries.filter(for: request),
+            options: MongoTaskQueries.listOptions(for: request)
+        )
         let more = tasks.count > request.pageSize
         if more { tasks.removeLast(tasks.count - request.pageSize) }
         return TaskPage(tasks: tasks, nextAfterID: more ? tasks.last?.id : nil)
@@ -89,7 +95,8 @@ public final class MongoTaskStore: TaskStore, Service {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
         let updated = try await findAndModify(
             query: ["id": .string(id), "state": .string(expected.rawValue)],
-            update: ["$set": ["state": .string(next.rawValue)]])
+            update: ["$set": ["state": .string(next.rawValue)]]
+        )
         if updated { return true }
         _ = try await get(id: id, view: .minimal)  // throws notFound for an unknown id
         return false
@@ -101,15 +108,15 @@ public final class MongoTaskStore: TaskStore, Service {
         while true {
             if try await findAndModify(
                 query: ["id": .string(id), "logs.0": ["$exists": true]],
-                update: ["$push": ["logs.0.system_logs": .string(message)]])
-            {
+                update: ["$push": ["logs.0.system_logs": .string(message)]]
+            ) {
                 return
             }
             let firstLog = try MongoTaskCoding.json(TESTaskLog(systemLogs: [message]))
             if try await findAndModify(
                 query: ["id": .string(id), "logs.0": ["$exists": false]],
-                update: ["$set": ["logs": .array([firstLog])]])
-            {
+                update: ["$set": ["logs": .array([firstLog])]]
+            ) {
                 return
             }
             _ = try await get(id: id, view: .minimal)  // throws notFound; otherwise logs[0] just appeared: retry
@@ -159,7 +166,13 @@ public final class MongoTaskStore: TaskStore, Service {
             var error = bson_error_t()
             guard
                 let reply = tesp_collection_find_and_modify(
-                    collection, queryBSON.pointer, updateBSON.pointer, fieldsBSON.pointer, true, &error)
+                    collection,
+                    queryBSON.pointer,
+                    updateBSON.pointer,
+                    fieldsBSON.pointer,
+                    true,
+                    &error
+                )
             else { throw storeError(error, during: "findAndModify") }
             let json = try BSONDocument(owning: reply).json()
             struct Reply: Decodable {

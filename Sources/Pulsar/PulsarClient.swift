@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// A Pulsar server reached over its REST API with AsyncHTTPClient.
+///
+/// Pulsar's quirks, handled here: every argument is a query parameter; JSON comes as `text/html`; the token goes in
+/// `private_token` on every call (so URLs are never logged or put into errors).
+public struct PulsarClient: PulsarJobs {
+    /// Where a Pulsar server is and how to call it.
+    public struct Configuration: Sendable {
+        public var name: String
+        /// Base URL, for example `http://pulsar:8913`.
+        public var url: String
+        /// Pulsar's `private_token`; never logged.
+        public var token: String
+        /// Timeout of each call that is not a file transfer.
+        public var timeout: TimeAmount
+        /// Timeout of an upload or download.
+        public var transferTimeout: TimeAmount
+
+        public init(name: String, url: String, token: String, timeout: TimeAmount = .seconds(30), transferTimeout: TimeAmount = .hours(1)) {
+            self.name = name
+            self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+            self.token = token
+            self.timeout = timeout
+            self.transferTimeout = transferTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    private let http: HTTPClient
+
+    public var name: String { configuration.name }
+
+    public init(_ configuration: Configuration, http: HTTPClient) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    public func setup(jobID: String) async throws -> PulsarJobDirectories {
+        let body = try await call(.POST, "/jobs", ["job_id": jobID], operation: "setup")
+        return try decode(PulsarJobDirectories.self, body, operation: "setup")
+    }
+
+    public func upload(jobID: String, name: String, type: PulsarFileType, contents: ByteBuffer) async throws {
+        _ = try await call(
+            .POST,
+            "/jobs/\(jobID)/files",
+            ["name": name, "type": type.rawValue],
+            body: .bytes(contents),
+            timeout: configuration.transferTimeout,
+            operation: "upload"
+        )
+    }
+
+    public func submit(jobID: String, commandLine: String) async throws {
+        let setupParams = "{\"job_id\": \"\(jobID)\"}"
+        _ = try await call(
+            .POST,
+            "/jobs/\(jobID)/submit",
+            ["command_line": commandLine, "setup_params": setupParams],
+            operation: "submit"
+        )
+    }
+
+    public func status(jobID: String) async throws -> PulsarJobStatus {
+        let body = try await call(.GET, "/jobs/\(jobID)/status", [:], operation: "status")
+        return try decode(PulsarJobStatus.self, body, operation: "status")
+    }
+
+    public func download(jobID: String, name: String, type: PulsarFileType, maxBytes: Int) async throws -> ByteBuffer {
+        try await call(
+            .GET,
+            "/jobs/\(jobID)/files",
+            ["name": name, "type": type.rawValue],
+            maxBytes: maxBytes,
+            timeout: configuration.transferTimeout,
+            operation: "download"
+        )
+    }
+
+    public func cancel(jobID: String) async throws {
+        _ = try await call(.PUT, "/jobs/\(jobID)/cancel", [:], operation: "cancel")
+    }
+
+    public func clean(jobID: String) async throws {
+        _ = try await call(.DELETE, "/jobs/\(jobID)", [:], operation: "clean")
+    }
+
+    public func health() async throws -> String {
+        struct Health: Decodable { let version: String }
+        let body = try await call(.GET, "/healthz", [:], operation: "health")
+        return try decode(Health.self, body, operation: "health").version
+    }
+
+    // MARK: - HTTP
+
+    private func call(
+        _ method: HTTPMethod,
+        _ path: String,
+        _ query: [String: String],
+        body: HTTPClientRequest.Body? = nil,
+        maxBytes: Int = 16 * 1024 * 1024,
+        timeout: TimeAmount? = nil,
+        operation: String
+    ) async throws -> ByteBuffer {
+        var components = URLComponents()
+        components.queryItems = (query.sorted { $0.key < $1.key } + [("private_token", configuration.token)]).map {
+            URLQueryItem(name: $0.0, value: $0.1)
+        }
+        // URLComponents leaves '+' alone, which a query parser reads as a space.
+        let encodedQuery = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        var request = HTTPClientRequest(url: configuration.url + path + "?" + encodedQuery)
+        request.method = method
+        if let body { request.body = body }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout ?? configuration.timeout)
+        } catch {
+            throw PulsarError(.unreachable, "Pulsar '\(name)' did not answer \(operation): \(Self.describe(error))")
+        }
+        let bytes: ByteBuffer
+        do {
+            bytes = try await response.body.collect(upTo: maxBytes)
+        } catch {
+            throw PulsarError(.badResponse, "Pulsar '\(name)' \(operation): answer unreadable or over \(maxBytes) bytes")
+        }
+        switch response.status.code {
+        case 200..<300:
+            return bytes
+        case 401, 403:
+            throw PulsarError(.unauthorized, "Pulsar '\(name)' refused the token (\(response.status.code)) during \(operation)")
+        case 500...:
+            throw PulsarError(.serverError, "Pulsar '\(name)' answered \(response.status.code) to \(operation)")
+        default:
+            throw PulsarError(.rejected, "Pulsar '\(name)' answered \(response.status.code) to \(operation)")
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer, operation: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch {
+            throw PulsarError(.badResponse, "Pulsar '\(name)' sent an unreadable answer to \(operation)")
+        }
+    }
+
+    /// An error's kind without its details, which may hold the URL (and so the token).
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return error.shortDescription }
+        return "\(type(of: error))"
+    }
+}

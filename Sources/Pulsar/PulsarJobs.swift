@@ -1,0 +1,23 @@
+import NIOCore
+
+/// The calls TESP makes on one Pulsar server (its REST API). One implementation talks HTTP; the protocol keeps
+/// the engine independent of it.
+public protocol PulsarJobs: Sendable {
+    /// The server's name in the settings (for logs and task metadata).
+    var name: String { get }
+    /// Creates the job's directories (idempotent for an existing id).
+    func setup(jobID: String) async throws -> PulsarJobDirectories
+    /// Stores `contents` as a file of the job.
+    func upload(jobID: String, name: String, type: PulsarFileType, contents: ByteBuffer) async throws
+    /// Starts the job's command.
+    func submit(jobID: String, commandLine: String) async throws
+    func status(jobID: String) async throws -> PulsarJobStatus
+    /// A file of the job, at most `maxBytes` long.
+    func download(jobID: String, name: String, type: PulsarFileType, maxBytes: Int) async throws -> ByteBuffer
+    /// Stops the job's processes (Pulsar answers OK for unknown and finished jobs too).
+    func cancel(jobID: String) async throws
+    /// Removes the job's directory (idempotent).
+    func clean(jobID: String) async throws
+    /// The server's version; fails when it does not answer or refuses the token.
+    func health() async throws -> String
+}
