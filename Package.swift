@@ -47,13 +47,23 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Engine",
+            dependencies: [
+                "TES", "TaskStore", "Pulsar",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Config",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
         .target(
             name: "Server",
             dependencies: [
-                "TES", "TaskStore",
+                "TES", "TaskStore", "Engine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,7 +71,8 @@ let package = Package(
         .executableTarget(
             name: "tesp",
             dependencies: [
-                "Config", "Server", "TaskStore", "TES",
+                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,6 +81,7 @@ let package = Package(
 
         .testTarget(name: "TESTests", dependencies: ["TES"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "PulsarTests", dependencies: ["Pulsar", "TES"]),
         .testTarget(
             name: "TaskStoreTests",
             dependencies: ["TaskStore", "TES", .product(name: "Logging", package: "swift-log")]

@@ -1,4 +1,5 @@
 extension Settings {
+    static let runtimes = ["docker", "podman", "singularity", "apptainer", "bwrap"]
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Checks values that have the right type but make no sense.
@@ -21,6 +22,27 @@ extension Settings {
             "tasks.backend_parameters",
             "must be non-empty names without '.' or a leading '$'"
         )
+        try check(
+            pulsar.urls.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") },
+            "pulsar.urls",
+            "must be http:// or https:// URLs"
+        )
+        try check(pulsar.tokens.isEmpty || pulsar.tokens.count == pulsar.urls.count, "pulsar.tokens", "must be empty or one per URL")
+        try check(pulsar.timeoutSeconds > 0, "pulsar.timeout_seconds", "must be positive")
+        try check(Self.runtimes.contains(engine.runtime), "engine.runtime", "must be one of \(Self.runtimes.joined(separator: ", "))")
+        try check(engine.pollInitialMs >= 1, "engine.poll_initial_ms", "must be at least 1")
+        try check(engine.pollMaxSeconds > 0, "engine.poll_max_seconds", "must be positive")
+        try check(engine.maxConcurrentPolls >= 1, "engine.max_concurrent_polls", "must be at least 1")
+        try check(engine.maxStartingTasks >= 1, "engine.max_starting_tasks", "must be at least 1")
+        try check(engine.scanIntervalSeconds > 0, "engine.scan_interval_seconds", "must be positive")
+        try check(engine.transientGraceSeconds >= 0, "engine.transient_grace_seconds", "must not be negative")
+        try check(engine.heartbeatSeconds >= 1, "engine.heartbeat_seconds", "must be at least 1")
+        try check(
+            engine.heartbeatTimeoutSeconds > Double(2 * engine.heartbeatSeconds),
+            "engine.heartbeat_timeout_seconds",
+            "must be more than twice engine.heartbeat_seconds"
+        )
+        try check(engine.maxTaskSeconds >= 0, "engine.max_task_seconds", "must not be negative")
         try check(Self.logLevels.contains(log.level), "log.level", "must be one of \(Self.logLevels.joined(separator: ", "))")
     }
 }

@@ -84,6 +84,61 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
+    /// The Pulsar servers tasks run on.
+    public struct Pulsar: Codable, Sendable, Equatable {
+        /// Base URLs; each server gets new tasks, the least busy first.
+        public var urls = ["http://127.0.0.1:8913"]
+        /// Pulsar's `private_token`, for every server (set `TESP_PULSAR__TOKEN` or `TESP_PULSAR__TOKEN_FILE`).
+        public var token = Secret("")
+        /// Per-server tokens in the order of `urls`; empty: `token` for all.
+        public var tokens: [Secret] = []
+        /// Timeout of one REST call (file transfers have their own).
+        public var timeoutSeconds = 30.0
+
+        enum CodingKeys: String, CodingKey {
+            case urls, token, tokens
+            case timeoutSeconds = "timeout_seconds"
+        }
+    }
+
+    /// How tasks are run and followed.
+    public struct Engine: Codable, Sendable, Equatable {
+        /// docker, podman, singularity, apptainer or bwrap (bubblewrap: host filesystem, image ignored).
+        public var runtime = "docker"
+        /// The runtime's program on the Pulsar host; empty: the runtime's name.
+        public var runtimeExecutable = ""
+        public var pollInitialMs = 50
+        public var pollMaxSeconds = 10.0
+        public var maxConcurrentPolls = 32
+        public var maxStartingTasks = 16
+        public var scanIntervalSeconds = 5.0
+        /// How long Pulsar may be unreachable before a task fails.
+        public var transientGraceSeconds = 600.0
+        /// Tasks running longer are stopped (SYSTEM_ERROR); 0: no limit.
+        public var maxTaskSeconds = 0.0
+        /// Keep the Pulsar job directory of tasks that did not complete.
+        public var keepFailedJobs = false
+        /// How often a running job shows it is alive.
+        public var heartbeatSeconds = 10
+        /// A running job silent for this long has died (its task fails).
+        public var heartbeatTimeoutSeconds = 120.0
+
+        enum CodingKeys: String, CodingKey {
+            case runtime
+            case runtimeExecutable = "runtime_executable"
+            case pollInitialMs = "poll_initial_ms"
+            case pollMaxSeconds = "poll_max_seconds"
+            case maxConcurrentPolls = "max_concurrent_polls"
+            case maxStartingTasks = "max_starting_tasks"
+            case scanIntervalSeconds = "scan_interval_seconds"
+            case transientGraceSeconds = "transient_grace_seconds"
+            case maxTaskSeconds = "max_task_seconds"
+            case keepFailedJobs = "keep_failed_jobs"
+            case heartbeatSeconds = "heartbeat_seconds"
+            case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
+        }
+    }
+
     /// Logging.
     public struct Log: Codable, Sendable, Equatable {
         /// trace, debug, info, notice, warning, error or critical.
@@ -94,12 +149,14 @@ public struct Settings: Codable, Sendable, Equatable {
     public var db = Database()
     public var serviceInfo = ServiceInfo()
     public var tasks = Tasks()
+    public var pulsar = Pulsar()
+    public var engine = Engine()
     public var log = Log()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, log
+        case server, db, tasks, pulsar, engine, log
         case serviceInfo = "service_info"
     }
 }

@@ -17,6 +17,10 @@ public struct JobScript: Sendable {
     public static let recordsPath = "tesp/executors.jsonl"
     /// How much of each executor's stdout and stderr the records keep (the end of it).
     public static let tailBytes = 64 * 1024
+    /// The file the script rewrites every ``heartbeatSeconds`` while it runs, relative to the working directory.
+    /// TESP watches it change: a job whose heartbeat stops while Pulsar still says "running" has died (Pulsar
+    /// 0.16 reports such jobs as running forever after a restart).
+    public static let heartbeatPath = "tesp/heartbeat"
 
     /// An input file TESP uploaded to the job's inputs directory, and where it goes.
     public struct PlacedInput: Sendable, Equatable {
@@ -37,13 +41,22 @@ public struct JobScript: Sendable {
     /// Pulsar's inputs directory of the job (from the setup call).
     public let inputsDirectory: String
     public let inputs: [PlacedInput]
+    public let heartbeatSeconds: Int
 
-    public init(taskID: String, task: TESTask, runtime: ContainerRuntime, inputsDirectory: String, inputs: [PlacedInput]) {
+    public init(
+        taskID: String,
+        task: TESTask,
+        runtime: ContainerRuntime,
+        inputsDirectory: String,
+        inputs: [PlacedInput],
+        heartbeatSeconds: Int = 10
+    ) {
         self.taskID = taskID
         self.task = task
         self.runtime = runtime
         self.inputsDirectory = inputsDirectory
         self.inputs = inputs
+        self.heartbeatSeconds = max(1, heartbeatSeconds)
     }
 
     /// The script text.
@@ -60,6 +73,15 @@ public struct JobScript: Sendable {
             "TESP_RECORDS=\"$TESP_WORK/\(Self.recordsPath)\"",
             "mkdir -p \"$TESP_DIR\"",
             ": > \"$TESP_RECORDS\"",
+            "# The heartbeat: a counter that changes while this script lives. It stops when the script ends, and by",
+            "# itself if the script is killed (SIGTERM may be ignored where Pulsar runs: SIGKILL and a liveness check).",
+            "TESP_MAIN=$$",
+            "( n=0; while kill -0 \"$TESP_MAIN\" 2>/dev/null; do n=$((n + 1)); "
+                + "echo \"$n\" > \"$TESP_WORK/\(Self.heartbeatPath).tmp\"; "
+                + "mv -f \"$TESP_WORK/\(Self.heartbeatPath).tmp\" \"$TESP_WORK/\(Self.heartbeatPath)\"; "
+                + "sleep \(heartbeatSeconds); done ) </dev/null >/dev/null 2>&1 &",
+            "TESP_HEARTBEAT=$!",
+            "trap 'kill -KILL \"$TESP_HEARTBEAT\" 2>/dev/null' EXIT",
             "",
             "# The host twins of the task's mounts.",
         ]
@@ -70,6 +92,11 @@ public struct JobScript: Sendable {
             } else {
                 lines.append("mkdir -p -- \(twin)")
             }
+        }
+        // Docker creates a missing workdir; do the same for every runtime when it lies in a mount.
+        let workdirs = Set((task.executors ?? []).compactMap { $0.workdir }.filter { !$0.isEmpty && layout.isMounted($0) })
+        for workdir in workdirs.sorted() {
+            lines.append("mkdir -p -- \(ShellWord.hostPath(workdir).rendered)")
         }
         lines += ["", "# Inputs: hard links to what TESP uploaded (copies across filesystems)."]
         for input in inputs {
@@ -95,7 +122,8 @@ public struct JobScript: Sendable {
             }
             lines += [
                 "", "# A stopped job must not leave containers running.",
-                "tesp_stop() { \(ShellQuote.quote(runtime.executable)) rm -f \(names.joined(separator: " ")) >/dev/null 2>&1; exit 143; }",
+                "tesp_stop() { \(ShellQuote.quote(runtime.executable)) rm -f \(names.joined(separator: " ")) >/dev/null 2>&1; "
+                    + "exit 143; }",
                 "trap tesp_stop TERM INT",
             ]
         }

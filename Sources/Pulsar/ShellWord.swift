@@ -35,5 +35,10 @@ public struct ShellWord: Sendable, Equatable, ExpressibleByStringLiteral, Custom
     public var description: String { rendered }
 
     /// Appends literal text.
-    public static func + (lhs: ShellWord, rhs: String) -> ShellWord { ShellWord(lhs.parts + [.text(rhs)]) }
+    public static func + (lhs: ShellWord, rhs: String) -> ShellWord {
+        if case .text(let text)? = lhs.parts.last {
+            return ShellWord(lhs.parts.dropLast() + [.text(text + rhs)])
+        }
+        return ShellWord(lhs.parts + [.text(rhs)])
+    }
 }

@@ -11,6 +11,11 @@ public struct TaskLayout: Sendable, Equatable {
         public var containerPath: String
         public var isFile: Bool
 
+        public init(containerPath: String, isFile: Bool) {
+            self.containerPath = containerPath
+            self.isFile = isFile
+        }
+
         public static func < (lhs: Mount, rhs: Mount) -> Bool { lhs.containerPath < rhs.containerPath }
     }
 

@@ -1,3 +1,4 @@
+import Engine
 import Hummingbird
 import Logging
 import TES
@@ -6,9 +7,11 @@ import TaskStore
 /// The path prefixes the TES API is served under: the spec's, and the one CESNET's TESP API clients use.
 public let tesAPIPrefixes = ["/ga4gh/tes/v1", "/v1"]
 
-/// Builds the router of the whole HTTP API over `store`. Tests call this with an in-memory store.
+/// Builds the router of the whole HTTP API over `store`; `events` (the engine) hears of new and canceled tasks.
+/// Tests call this with an in-memory store and no engine.
 public func buildRouter(
     store: some TaskStore,
+    events: (any TaskEvents)? = nil,
     configuration: ServerConfiguration
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
@@ -16,7 +19,12 @@ public func buildRouter(
         LogRequestsMiddleware(.debug)
         APIErrorMiddleware()
     }
-    let tasks = TaskController<BasicRequestContext, _>(store: store, configuration: configuration, ids: TaskIDSource())
+    let tasks = TaskController<BasicRequestContext, _>(
+        store: store,
+        configuration: configuration,
+        ids: TaskIDSource(),
+        events: events
+    )
     let encoder = TESJSON.makeEncoder()
     let serviceInfo = configuration.serviceInfo
     for prefix in tesAPIPrefixes {

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Hummingbird
 import Logging
@@ -9,6 +10,8 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
     let store: Store
     let configuration: ServerConfiguration
     let ids: TaskIDSource
+    /// Told about new and canceled tasks, so that the engine acts at once.
+    let events: (any TaskEvents)?
     let encoder = TESJSON.makeEncoder()
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -34,6 +37,7 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
         task.creationTime = now
         task.logs = validated.warnings.isEmpty ? [] : [TESTaskLog(systemLogs: validated.warnings)]
         try await store.create(task)
+        events?.taskCreated(id: task.id!)
         context.logger.info("Task created", metadata: ["tes.task.id": "\(task.id!)"])
         return try jsonResponse(TESCreateTaskResponse(id: task.id!), encoder: encoder)
     }
@@ -54,6 +58,7 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         let state = try await store.cancel(id: id)
+        if state == .canceling { events?.cancelRequested(id: id) }
         context.logger.info("Task cancel requested", metadata: ["tes.task.id": "\(id)", "tes.task.state": "\(state.rawValue)"])
         return try jsonResponse(TESCancelTaskResponse(), encoder: encoder)
     }

@@ -34,10 +34,33 @@ public actor InMemoryTaskStore: TaskStore {
     }
 
     public func compareAndSetState(id: String, from expected: TESState, to next: TESState) throws -> Bool {
+        try compareAndSetState(id: id, from: expected, to: next, logs: nil)
+    }
+
+    public func compareAndSetState(
+        id: String,
+        from expected: TESState,
+        to next: TESState,
+        logs: [TESTaskLog]
+    ) throws
+        -> Bool
+    {
+        try compareAndSetState(id: id, from: expected, to: next, logs: Optional(logs))
+    }
+
+    private func compareAndSetState(
+        id: String,
+        from expected: TESState,
+        to next: TESState,
+        logs: [TESTaskLog]?
+    ) throws
+        -> Bool
+    {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
         guard task.state == expected else { return false }
         task.state = next
+        if let logs { task.logs = Self.storedPrecision(logs) }
         tasks[id] = task
         return true
     }
@@ -53,7 +76,13 @@ public actor InMemoryTaskStore: TaskStore {
 
     public func updateLogs(id: String, _ logs: [TESTaskLog]) throws {
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
-        task.logs = logs.map { log in
+        task.logs = Self.storedPrecision(logs)
+        tasks[id] = task
+    }
+
+    /// Times cut to the millisecond, as a database keeps them.
+    private static func storedPrecision(_ logs: [TESTaskLog]) -> [TESTaskLog] {
+        logs.map { log in
             var log = log
             log.startTime = log.startTime.map(TESTime.truncatedToMilliseconds)
             log.endTime = log.endTime.map(TESTime.truncatedToMilliseconds)
@@ -65,6 +94,5 @@ public actor InMemoryTaskStore: TaskStore {
             }
             return log
         }
-        tasks[id] = task
     }
 }

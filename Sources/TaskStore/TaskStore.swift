@@ -22,6 +22,15 @@ public protocol TaskStore: Sendable {
     ///   for an unknown id.
     func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool
 
+    /// Like ``compareAndSetState(id:from:to:)``, and in the same atomic write replaces the task's `logs`.
+    func compareAndSetState(
+        id: String,
+        from expected: TESState,
+        to next: TESState,
+        logs: [TESTaskLog]
+    ) async throws
+        -> Bool
+
     /// Appends a line to the `system_logs` of `logs[0]` (TESP makes one attempt per task), creating that log if
     /// there is none yet.
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.

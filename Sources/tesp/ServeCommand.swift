@@ -1,8 +1,11 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Config
+import Engine
 import Foundation
 import Hummingbird
 import Logging
+import Pulsar
 import Server
 import TES
 import TaskStore
@@ -49,18 +52,60 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             logger: logger
         )
-        let router = buildRouter(store: store, configuration: Self.serverConfiguration(settings))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let engine = Engine(
+            store: store,
+            backends: Self.pulsarBackends(settings, http: http),
+            configuration: Self.engineConfiguration(settings),
+            logger: logger
+        )
+        let router = buildRouter(store: store, events: engine, configuration: Self.serverConfiguration(settings))
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.server.host, port: settings.server.port), serverName: "TESP"),
-            services: [store],
+            services: [store, engine],
             logger: logger
         )
         let startupTimeout = settings.db.startupTimeoutSeconds
         app.beforeServerStarts {
             try await Self.prepareStore(store, timeout: startupTimeout, logger: logger)
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+    }
+
+    static func pulsarBackends(_ settings: Settings, http: HTTPClient) -> [any PulsarJobs] {
+        settings.pulsar.urls.enumerated().map { index, url in
+            let token = settings.pulsar.tokens.isEmpty ? settings.pulsar.token : settings.pulsar.tokens[index]
+            // The name (in logs and task metadata) is the URL's host and port: never the token.
+            let name = URLComponents(string: url).map { "\($0.host ?? url):\($0.port.map(String.init) ?? "")" } ?? url
+            return PulsarClient(
+                .init(name: name, url: url, token: token.value, timeout: .milliseconds(Int64(settings.pulsar.timeoutSeconds * 1000))),
+                http: http
+            )
+        }
+    }
+
+    static func engineConfiguration(_ settings: Settings) -> EngineConfiguration {
+        let engine = settings.engine
+        return EngineConfiguration(
+            runtime: ContainerRuntime(kind: ContainerRuntime.Kind(rawValue: engine.runtime) ?? .docker, executable: engine.runtimeExecutable),
+            pollInitial: .milliseconds(engine.pollInitialMs),
+            pollMax: .milliseconds(Int64(engine.pollMaxSeconds * 1000)),
+            maxConcurrentPolls: engine.maxConcurrentPolls,
+            maxStartingTasks: engine.maxStartingTasks,
+            scanInterval: .milliseconds(Int64(engine.scanIntervalSeconds * 1000)),
+            transientGrace: .milliseconds(Int64(engine.transientGraceSeconds * 1000)),
+            maxTaskDuration: engine.maxTaskSeconds > 0 ? .milliseconds(Int64(engine.maxTaskSeconds * 1000)) : nil,
+            keepFailedJobs: engine.keepFailedJobs,
+            heartbeatInterval: .seconds(engine.heartbeatSeconds),
+            heartbeatTimeout: .milliseconds(Int64(engine.heartbeatTimeoutSeconds * 1000))
+        )
     }
 
     /// Waits for the store to answer and creates its indexes, retrying until `timeout` passes.

@@ -148,6 +148,21 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func aStateChangeCanReplaceTheLogsAtomically(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            try await store.create(storedTask(id: id))
+            let logs = [TESTaskLog(metadata: ["pulsar_server": "p"], startTime: Date(timeIntervalSince1970: 7))]
+            #expect(try await store.compareAndSetState(id: id, from: .queued, to: .initializing, logs: logs))
+            #expect(try await store.get(id: id, view: .full).logs == logs)
+            // A failed compare-and-set writes nothing.
+            #expect(try await !store.compareAndSetState(id: id, from: .queued, to: .initializing, logs: []))
+            #expect(try await store.get(id: id, view: .full).logs == logs)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func concurrentWritersMoveATaskOnlyOnce(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             var ids = IDMaker()

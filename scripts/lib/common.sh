@@ -5,6 +5,7 @@ TESP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TESP_VENV=${TESP_VENV:-$HOME/.cache/tesp/venv}
 TESP_PYTHON_PACKAGES=(
     'secantusdb==0.7.0b3'   # a MongoDB-wire-compatible server (no mongod in Debian)
+    'pulsar-app[web]==0.16.0'
     'py-tes==1.1.4'         # the reference TES client
     'pytest==9.0.3'
     'requests>=2.31'
@@ -16,7 +17,7 @@ log() { printf '[tesp] %s\n' "$*" >&2; }
 
 # Debian packages: the C libraries the Swift build links, and the tools the tests use. Idempotent.
 ensure_system_packages() {
-    local wanted=(libmongoc-dev libcurl4-openssl-dev pkg-config python3-venv curl)
+    local wanted=(libmongoc-dev libcurl4-openssl-dev pkg-config python3-venv curl bubblewrap)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -92,12 +93,31 @@ start_mongodb() {
     wait_until 60 "MongoDB (SecantusDB)" "$(cat "$1/mongodb.pid")" port_open "$MONGODB_PORT"
 }
 
-# start_tesp LOGDIR PROFILE: the built server on a free port; sets TESP_PORT and TESP_URL.
-start_tesp() {
-    TESP_PORT=$(free_port)
-    TESP_URL="http://127.0.0.1:$TESP_PORT"
-    start_service tesp "$1" env TESP_PROFILE="$2" TESP_SERVER__PORT="$TESP_PORT" \
-        TESP_DB__MONGODB_URI="mongodb://127.0.0.1:$MONGODB_PORT/?serverSelectionTimeoutMS=2000&connectTimeoutMS=2000" \
-        "$TESP_ROOT/.build/debug/tesp" serve --config "$TESP_ROOT/settings.toml"
-    wait_until 60 "TESP" "$(cat "$1/tesp.pid")" curl -sf "$TESP_URL/ga4gh/tes/v1/service-info"
+# start_pulsar LOGDIR: Pulsar (REST, private token) on a free port with its own staging directory; sets PULSAR_PORT,
+# PULSAR_URL and PULSAR_TOKEN. Job processes stay in Pulsar's session, so stop_service stops them too.
+start_pulsar() {
+    local dir=$1/pulsar
+    mkdir -p "$dir/xdg" "$dir/staging" "$dir/persisted"
+    PULSAR_PORT=$(free_port)
+    PULSAR_URL="http://127.0.0.1:$PULSAR_PORT"
+    PULSAR_TOKEN=${PULSAR_TOKEN:-tesp-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
+    printf '[server:main]\nhost = 127.0.0.1\nport = %s\n[app:main]\napp_config = %%(here)s/app.yml\n' \
+        "$PULSAR_PORT" >"$dir/server.ini"
+    cat >"$dir/app.yml" <<YAML
+private_token: $PULSAR_TOKEN
+staging_directory: $dir/staging
+persistence_directory: $dir/persisted
+conda_auto_init: false
+conda_auto_install: false
+managers:
+  _default_:
+    type: queued_python
+    num_concurrent_jobs: ${PULSAR_CONCURRENT_JOBS:-8}
+YAML
+    # gunicorn's control socket lives in XDG_RUNTIME_DIR: one per instance keeps parallel Pulsars apart.
+    (cd "$dir" && XDG_RUNTIME_DIR="$dir/xdg" exec setsid "$TESP_VENV/bin/pulsar-serve" "$dir/server.ini" \
+        >"$1/pulsar.log" 2>&1 </dev/null) &
+    echo $! >"$1/pulsar.pid"
+    wait_until 60 "Pulsar" "$(cat "$1/pulsar.pid")" \
+        curl -sf -o /dev/null "$PULSAR_URL/healthz?private_token=$PULSAR_TOKEN"
 }

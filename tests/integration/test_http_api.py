@@ -46,7 +46,8 @@ def test_the_v1_alias_serves_the_same_tasks(base_url, http):
     created = http.post(base_url + "/v1/tasks", json={"executors": [{"image": "a", "command": ["b"]}]})
     assert created.status_code == 200
     task_id = created.json()["id"]
-    assert http.get(f"{base_url}/ga4gh/tes/v1/tasks/{task_id}").json() == {"id": task_id, "state": "QUEUED"}
+    minimal = http.get(f"{base_url}/ga4gh/tes/v1/tasks/{task_id}").json()
+    assert set(minimal) == {"id", "state"} and minimal["id"] == task_id
 
 
 def test_the_served_openapi_document_is_valid(api, http):

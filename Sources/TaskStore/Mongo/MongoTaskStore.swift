@@ -91,11 +91,35 @@ public final class MongoTaskStore: TaskStore, Service {
         return TaskPage(tasks: tasks, nextAfterID: more ? tasks.last?.id : nil)
     }
 
+    public func compareAndSetState(
+        id: String,
+        from expected: TESState,
+        to next: TESState,
+        logs: [TESTaskLog]
+    ) async throws
+        -> Bool
+    {
+        try await compareAndSet(id: id, from: expected, to: next, logs: logs)
+    }
+
     public func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool {
+        try await compareAndSet(id: id, from: expected, to: next, logs: nil)
+    }
+
+    private func compareAndSet(
+        id: String,
+        from expected: TESState,
+        to next: TESState,
+        logs: [TESTaskLog]?
+    ) async throws
+        -> Bool
+    {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
+        var changes: [(String, MongoJSON)] = [("state", .string(next.rawValue))]
+        if let logs { changes.append(("logs", try MongoTaskCoding.json(logs))) }
         let updated = try await findAndModify(
             query: ["id": .string(id), "state": .string(expected.rawValue)],
-            update: ["$set": ["state": .string(next.rawValue)]]
+            update: ["$set": .document(changes)]
         )
         if updated { return true }
         _ = try await get(id: id, view: .minimal)  // throws notFound for an unknown id

@@ -1,0 +1,57 @@
+import Pulsar
+
+/// How the engine runs tasks; `tesp serve` fills it from the settings.
+public struct EngineConfiguration: Sendable {
+    /// How executors are started on the Pulsar hosts.
+    public var runtime: ContainerRuntime
+    /// The first wait between status polls of a job just submitted.
+    public var pollInitial: Duration
+    /// The longest wait between polls of a long job.
+    public var pollMax: Duration
+    /// Each poll that finds the job still running waits this much longer than the previous one.
+    public var pollGrowth: Double
+    /// Status calls in flight at once, over all tasks.
+    public var maxConcurrentPolls: Int
+    /// Tasks being set up (job created, files uploaded, submitted) at once.
+    public var maxStartingTasks: Int
+    /// How often the store is scanned for tasks that need the engine (besides the wake-ups from the API).
+    public var scanInterval: Duration
+    /// How long Pulsar may fail to answer (refused, 5xx, timeouts) before a task fails.
+    public var transientGrace: Duration
+    /// A task running longer is stopped and fails; `nil`: no limit.
+    public var maxTaskDuration: Duration?
+    /// Keep the Pulsar job directory of a task that did not complete, for debugging.
+    public var keepFailedJobs: Bool
+    /// How often a running job script shows it is alive.
+    public var heartbeatInterval: Duration
+    /// A running job whose heartbeat has not changed for this long has died: the task fails.
+    public var heartbeatTimeout: Duration
+
+    public init(
+        runtime: ContainerRuntime,
+        pollInitial: Duration = .milliseconds(50),
+        pollMax: Duration = .seconds(10),
+        pollGrowth: Double = 1.5,
+        maxConcurrentPolls: Int = 32,
+        maxStartingTasks: Int = 16,
+        scanInterval: Duration = .seconds(5),
+        transientGrace: Duration = .seconds(600),
+        maxTaskDuration: Duration? = nil,
+        keepFailedJobs: Bool = false,
+        heartbeatInterval: Duration = .seconds(10),
+        heartbeatTimeout: Duration = .seconds(120)
+    ) {
+        self.runtime = runtime
+        self.pollInitial = pollInitial
+        self.pollMax = pollMax
+        self.pollGrowth = pollGrowth
+        self.maxConcurrentPolls = maxConcurrentPolls
+        self.maxStartingTasks = maxStartingTasks
+        self.scanInterval = scanInterval
+        self.transientGrace = transientGrace
+        self.maxTaskDuration = maxTaskDuration
+        self.keepFailedJobs = keepFailedJobs
+        self.heartbeatInterval = heartbeatInterval
+        self.heartbeatTimeout = heartbeatTimeout
+    }
+}

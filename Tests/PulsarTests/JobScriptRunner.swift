@@ -1,0 +1,71 @@
+import Foundation
+import Pulsar
+import TES
+
+/// Runs a rendered job script with bash the way Pulsar does (current directory = the job's working directory),
+/// with the real bwrap runtime, and reads back what it recorded.
+struct JobScriptRun {
+    let workingDirectory: URL
+    let exitCode: Int32
+    let stderr: String
+
+    var root: URL { workingDirectory.appendingPathComponent("root") }
+
+    func contents(of containerPath: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(String(containerPath.dropFirst())), encoding: .utf8)
+    }
+
+    var records: [[String: Any]] {
+        get throws {
+            let text = try String(contentsOf: workingDirectory.appendingPathComponent(JobScript.recordsPath), encoding: .utf8)
+            return try text.split(separator: "\n").map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+            }
+        }
+    }
+
+    /// Renders the script for `task`, uploads `contents` (name → text) into a fake inputs directory, runs it.
+    static func run(task: TESTask, inputs: [(JobScript.PlacedInput, String)] = []) throws -> JobScriptRun {
+        let job = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-job-\(UUID().uuidString)")
+        let working = job.appendingPathComponent("working")
+        let inputsDirectory = job.appendingPathComponent("inputs")
+        try FileManager.default.createDirectory(at: working, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: inputsDirectory, withIntermediateDirectories: true)
+        for (input, text) in inputs {
+            try text.write(to: inputsDirectory.appendingPathComponent(input.uploadedName), atomically: true, encoding: .utf8)
+        }
+        let script = JobScript(
+            taskID: "t1",
+            task: task,
+            runtime: ContainerRuntime(kind: .bwrap),
+            inputsDirectory: inputsDirectory.path,
+            inputs: inputs.map(\.0),
+            heartbeatSeconds: 1
+        )
+        let scriptURL = job.appendingPathComponent("tesp-job.sh")
+        try script.render().write(to: scriptURL, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [scriptURL.path]
+        process.currentDirectoryURL = working
+        // A file, not a pipe: with tests running in parallel, another test's child could inherit a pipe's write end
+        // and keep it open.
+        let stderrURL = job.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let stderrHandle = try FileHandle(forWritingTo: stderrURL)
+        process.standardError = stderrHandle
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try stderrHandle.close()
+        return JobScriptRun(
+            workingDirectory: working,
+            exitCode: process.terminationStatus,
+            stderr: try String(contentsOf: stderrURL, encoding: .utf8)
+        )
+    }
+}
+
+func decodeBase64(_ value: Any?) -> String {
+    String(decoding: Data(base64Encoded: value as? String ?? "") ?? Data(), as: UTF8.self)
+}

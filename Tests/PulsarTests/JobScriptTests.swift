@@ -1,0 +1,96 @@
+import Foundation
+import Pulsar
+import TES
+import Testing
+
+/// The generated job script, run for real with bash and bubblewrap (no Pulsar needed).
+@Suite struct JobScriptTests {
+    @Test func theMd5sumTaskRunsWithRedirects() throws {
+        let task = TESTask(
+            inputs: [TESInput(path: "/data/file1", content: "hello TES\n")],
+            outputs: [TESOutput(url: "ftp://h/out", path: "/data/outfile")],
+            executors: [TESExecutor(image: "ubuntu", command: ["md5sum"], stdin: "/data/file1", stdout: "/data/outfile")]
+        )
+        let run = try JobScriptRun.run(
+            task: task,
+            inputs: [(JobScript.PlacedInput(uploadedName: "content-0", path: "/data/file1"), "hello TES\n")]
+        )
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        #expect(try run.contents(of: "/data/outfile") == "30b9a48f44cd61cde329225bf1f647f2  -\n")
+        let records = try run.records
+        #expect(records.map { $0["event"] as? String } == ["start", "end", "done"])
+        #expect(records[1]["exit_code"] as? Int == 0)
+        #expect(decodeBase64(records[1]["stdout"]) == "30b9a48f44cd61cde329225bf1f647f2  -\n")
+        let start = try #require(records[0]["time"] as? Int)
+        let end = try #require(records[1]["time"] as? Int)
+        #expect(end >= start && start > 1_700_000_000_000)
+    }
+
+    @Test func everyArgumentReachesTheProgramUnchanged() throws {
+        let argv = ["a b", "it's", "\"q\"", "$HOME", "*", ";", "http://x", "./a", "", "`id`", "\\n", "é", "--", "-e"]
+        let task = TESTask(
+            executors: [TESExecutor(image: "x", command: ["/usr/bin/printf", "[%s]\\n"] + argv, stdout: "/out/argv")])
+        let run = try JobScriptRun.run(task: task)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        #expect(try run.contents(of: "/out/argv") == argv.map { "[\($0)]\n" }.joined())
+    }
+
+    @Test func executorsShareVolumesAndSeeEnvAndWorkdir() throws {
+        let task = TESTask(
+            executors: [
+                TESExecutor(
+                    image: "x",
+                    command: ["sh", "-c", "echo \"$GREETING\" > /vol/msg; pwd"],
+                    workdir: "/vol",
+                    env: ["GREETING": "hi there"]
+                ),
+                TESExecutor(image: "x", command: ["cat", "/vol/msg"]),
+            ],
+            volumes: ["/vol"]
+        )
+        let run = try JobScriptRun.run(task: task)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let ends = try run.records.filter { $0["event"] as? String == "end" }
+        #expect(ends.count == 2)
+        #expect(decodeBase64(ends[0]["stdout"]) == "/vol\n")
+        #expect(decodeBase64(ends[1]["stdout"]) == "hi there\n")
+    }
+
+    @Test func aFailingExecutorStopsTheRestUnlessIgnored() throws {
+        let failing = TESExecutor(image: "x", command: ["sh", "-c", "echo oops >&2; exit 3"])
+        let after = TESExecutor(image: "x", command: ["echo", "after"])
+        let stopped = try JobScriptRun.run(task: TESTask(executors: [failing, after]))
+        let events = try stopped.records.map { $0["event"] as? String }
+        #expect(events == ["start", "end", "stopped"])
+        let end = try stopped.records[1]
+        #expect(end["exit_code"] as? Int == 3)
+        #expect(decodeBase64(end["stderr"]) == "oops\n")
+
+        var ignored = failing
+        ignored.ignoreError = true
+        let continued = try JobScriptRun.run(task: TESTask(executors: [ignored, after]))
+        let ends = try continued.records.filter { $0["event"] as? String == "end" }
+        #expect(ends.map { $0["exit_code"] as? Int } == [3, 0])
+        #expect(try continued.records.last?["event"] as? String == "done")
+    }
+
+    @Test func aMissingStdinFileIsTheExecutorsError() throws {
+        let task = TESTask(executors: [TESExecutor(image: "x", command: ["cat"], stdin: "/data/missing")])
+        let run = try JobScriptRun.run(task: task)
+        #expect(run.exitCode == 0)
+        let end = try #require(try run.records.first { $0["event"] as? String == "end" })
+        #expect(end["exit_code"] as? Int != 0)
+        #expect(decodeBase64(end["stderr"]).contains("/data/missing"))
+    }
+
+    @Test func stderrGoesToItsFileAndTheLogKeepsOnlyTheTail() throws {
+        let task = TESTask(
+            executors: [
+                TESExecutor(image: "x", command: ["sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x >&2"], stderr: "/logs/err.txt")
+            ])
+        let run = try JobScriptRun.run(task: task)
+        #expect(try run.contents(of: "/logs/err.txt").count == 100_000)
+        let end = try #require(try run.records.first { $0["event"] as? String == "end" })
+        #expect(decodeBase64(end["stderr"]).count == JobScript.tailBytes)
+    }
+}

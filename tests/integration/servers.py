@@ -1,0 +1,138 @@
+"""Start, stop, kill and restart the real servers the integration tests drive: Pulsar and TESP itself.
+
+MongoDB (SecantusDB) is started once by scripts/test, because the Swift tests use it too; everything else is
+started here, so that a test can kill or stop a server in the middle of a task.
+"""
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+VENV_BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited during start-up (code {process.returncode})")
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} not ready after {timeout}s")
+
+
+def stop_session(process: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 10) -> None:
+    """Stops a process started with start_new_session, and everything left in its session."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    leftovers = subprocess.run(["ps", "-o", "pid=", "--sid", str(process.pid)], capture_output=True, text=True)
+    for pid in leftovers.stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Pulsar:
+    """A Pulsar server (REST, private token) with its own staging directory."""
+
+    def __init__(self, directory: Path, concurrent_jobs: int = 8):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = "t-" + secrets.token_hex(8)
+        self.process = None
+        (directory / "xdg").mkdir(parents=True, exist_ok=True)
+        (directory / "server.ini").write_text(
+            f"[server:main]\nhost = 127.0.0.1\nport = {self.port}\n[app:main]\napp_config = %(here)s/app.yml\n")
+        (directory / "app.yml").write_text(
+            f"private_token: {self.token}\nstaging_directory: {directory}/staging\n"
+            f"persistence_directory: {directory}/persisted\nconda_auto_init: false\nconda_auto_install: false\n"
+            f"managers:\n  _default_:\n    type: queued_python\n    num_concurrent_jobs: {concurrent_jobs}\n")
+
+    def start(self) -> "Pulsar":
+        log = open(self.directory / "pulsar.log", "ab")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "pulsar-serve"), str(self.directory / "server.ini")], cwd=self.directory,
+            env={**os.environ, "XDG_RUNTIME_DIR": str(self.directory / "xdg")},
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        wait_for(lambda: requests.get(f"{self.url}/healthz", params={"private_token": self.token}, timeout=1).ok,
+                 "Pulsar", self.process)
+        return self
+
+    def stop(self) -> None:
+        """Stops Pulsar and every job process it started."""
+        if self.process:
+            stop_session(self.process)
+
+    def job_processes(self, marker: str) -> list:
+        """Processes of Pulsar's jobs whose command line contains `marker`."""
+        out = subprocess.run(["ps", "-o", "pid=,args=", "--sid", str(self.process.pid)], capture_output=True, text=True)
+        return [line for line in out.stdout.splitlines() if marker in line and "ps -o" not in line]
+
+
+class Tesp:
+    """A `tesp serve` process on its own port and database, with the bwrap runtime."""
+
+    def __init__(self, directory: Path, mongodb_uri: str, pulsar: Pulsar, database: str, **settings: str):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = self.url + "/ga4gh/tes/v1"
+        self.env = {
+            **os.environ,
+            "TESP_PROFILE": "test",
+            "TESP_SERVER__PORT": str(self.port),
+            "TESP_DB__MONGODB_URI": mongodb_uri,
+            "TESP_DB__DATABASE": database,
+            "TESP_PULSAR__URLS": pulsar.url,
+            "TESP_PULSAR__TOKEN": pulsar.token,
+            **settings,
+        }
+        self.process = None
+
+    def start(self) -> "Tesp":
+        binary = os.environ.get("TESP_BINARY", str(REPO / ".build" / "debug" / "tesp"))
+        log = open(self.directory / "tesp.log", "ab")
+        self.process = subprocess.Popen(
+            [binary, "serve", "--config", str(REPO / "settings.toml")], env=self.env,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        wait_for(lambda: requests.get(self.api + "/service-info", timeout=1).ok, "TESP", self.process)
+        return self
+
+    def kill(self) -> None:
+        """kill -9, as a crash would."""
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process:
+            stop_session(self.process)
+
+    def log(self) -> str:
+        return (self.directory / "tesp.log").read_text(errors="replace")
