@@ -69,7 +69,7 @@ def test_list_pages_with_tokens_until_the_end(client):
 def test_list_filters_parse_with_pytes_models(api, client, http):
     marker = uuid.uuid4().hex[:8]
     wanted = client.create_task(md5sum_task(f"filter-{marker}-a", project=marker, stage="1"))
-    client.create_task(md5sum_task(f"filter-{marker}-b", project="other"))
+    other = client.create_task(md5sum_task(f"filter-{marker}-b", project="other"))
     response = http.get(api + "/tasks", params={"name_prefix": f"filter-{marker}", "tag_key": ["project"],
                                                 "tag_value": [marker], "view": "BASIC"})
     assert response.status_code == 200
@@ -77,8 +77,8 @@ def test_list_filters_parse_with_pytes_models(api, client, http):
     assert [t.id for t in listed.tasks] == [wanted]
     assert listed.tasks[0].tags == {"project": marker, "stage": "1"}
 
-    for task in listed.tasks:
-        wait_for_state(api, task.id, "COMPLETE")
+    for task_id in (wanted, other):
+        wait_for_state(api, task_id, "COMPLETE")
     response = http.get(api + "/tasks", params={"name_prefix": f"filter-{marker}", "state": "COMPLETE"})
     assert len(unmarshal(response.json(), tes.ListTasksResponse).tasks) == 2
     response = http.get(api + "/tasks", params={"name_prefix": f"filter-{marker}", "state": "RUNNING"})

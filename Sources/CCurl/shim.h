@@ -1,0 +1,38 @@
+#ifndef TESP_CCURL_SHIM_H
+#define TESP_CCURL_SHIM_H
+
+#include <curl/curl.h>
+
+// curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call: these typed wrappers can be.
+
+/// The signature of CURLOPT_WRITEFUNCTION, CURLOPT_READFUNCTION and CURLOPT_HEADERFUNCTION callbacks.
+typedef size_t (*tesp_curl_data_callback)(char *_Nullable ptr, size_t size, size_t nmemb, void *_Nullable userdata);
+
+static inline CURLcode tesp_curl_setopt_long(CURL *_Nonnull handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode tesp_curl_setopt_off_t(CURL *_Nonnull handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode tesp_curl_setopt_string(CURL *_Nonnull handle, CURLoption option, const char *_Nullable value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode tesp_curl_setopt_pointer(CURL *_Nonnull handle, CURLoption option, void *_Nullable value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode tesp_curl_setopt_slist(CURL *_Nonnull handle, CURLoption option, struct curl_slist *_Nullable value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode tesp_curl_setopt_callback(CURL *_Nonnull handle, CURLoption option, tesp_curl_data_callback _Nullable callback) {
+    return curl_easy_setopt(handle, option, callback);
+}
+static inline CURLcode tesp_curl_getinfo_long(CURL *_Nonnull handle, CURLINFO info, long *_Nonnull value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode tesp_curl_getinfo_off_t(CURL *_Nonnull handle, CURLINFO info, curl_off_t *_Nonnull value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+/// CURL_READFUNC_ABORT, a macro.
+static inline size_t tesp_curl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
+
+#endif
