@@ -26,6 +26,19 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "Transfer",
+            dependencies: [
+                "TES", "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "TaskStore",
             dependencies: [
@@ -44,12 +57,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ]
         ),
         .target(
             name: "Engine",
             dependencies: [
-                "TES", "TaskStore", "Pulsar",
+                "TES", "TaskStore", "Pulsar", "Transfer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -63,7 +77,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "TES", "TaskStore", "Engine",
+                "TES", "TaskStore", "Engine", "Transfer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "tesp",
             dependencies: [
-                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar",
+                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "Transfer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -82,6 +96,11 @@ let package = Package(
         .testTarget(name: "TESTests", dependencies: ["TES"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar", "TES"]),
+        .testTarget(
+            name: "TransferTests",
+            dependencies: ["Transfer", "TES", "CCurl", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Pulsar", "TES"]),
         .testTarget(
             name: "TaskStoreTests",
             dependencies: ["TaskStore", "TES", .product(name: "Logging", package: "swift-log")]

@@ -43,6 +43,16 @@ extension Settings {
             "must be more than twice engine.heartbeat_seconds"
         )
         try check(engine.maxTaskSeconds >= 0, "engine.max_task_seconds", "must not be negative")
+        try check(transfer.maxConcurrent >= 1, "transfer.max_concurrent", "must be at least 1")
+        try check(transfer.maxPerTask >= 1, "transfer.max_per_task", "must be at least 1")
+        try check(transfer.retries >= 0, "transfer.retries", "must not be negative")
+        try check(transfer.stagingDirectory.hasPrefix("/"), "transfer.staging_directory", "must be an absolute path")
+        try check(transfer.fileAllowedDirectories.allSatisfy { $0.hasPrefix("/") }, "transfer.file_allowed_directories", "must be absolute paths")
+        try check(
+            transfer.credentials.allSatisfy { $0.value.contains("://") && $0.value.contains("@") },
+            "transfer.credentials",
+            "must be URLs with user info (ftp://user:password@host)"
+        )
         try check(Self.logLevels.contains(log.level), "log.level", "must be one of \(Self.logLevels.joined(separator: ", "))")
     }
 }

@@ -139,6 +139,33 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
+    /// Moving task data between storage (FTP, HTTP, local files) and Pulsar.
+    public struct Transfer: Codable, Sendable, Equatable {
+        /// Transfers in flight at once, over all tasks.
+        public var maxConcurrent = 8
+        /// Files of one task transferred at once.
+        public var maxPerTask = 4
+        /// How often a transient failure (reset, timeout, FTP 421/425/450, HTTP 5xx) is retried.
+        public var retries = 4
+        /// Where files pass through between storage and Pulsar.
+        public var stagingDirectory = "/tmp/tesp-staging"
+        /// Directories `file://` URLs may point into; empty: `file://` is refused.
+        public var fileAllowedDirectories: [String] = []
+        /// A netrc file with per-host credentials; empty: none.
+        public var netrcFile = ""
+        /// Per-server credentials as URLs (`ftp://user:password@host:21`); set them through
+        /// `TESP_TRANSFER__CREDENTIALS` or `TESP_TRANSFER__CREDENTIALS_FILE`, not in the repository.
+        public var credentials: [Secret] = []
+        enum CodingKeys: String, CodingKey {
+            case retries, credentials
+            case maxConcurrent = "max_concurrent"
+            case maxPerTask = "max_per_task"
+            case stagingDirectory = "staging_directory"
+            case fileAllowedDirectories = "file_allowed_directories"
+            case netrcFile = "netrc_file"
+        }
+    }
+
     /// Logging.
     public struct Log: Codable, Sendable, Equatable {
         /// trace, debug, info, notice, warning, error or critical.
@@ -151,12 +178,13 @@ public struct Settings: Codable, Sendable, Equatable {
     public var tasks = Tasks()
     public var pulsar = Pulsar()
     public var engine = Engine()
+    public var transfer = Transfer()
     public var log = Log()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, pulsar, engine, log
+        case server, db, tasks, pulsar, engine, transfer, log
         case serviceInfo = "service_info"
     }
 }

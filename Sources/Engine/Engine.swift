@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import TES
 import TaskStore
+import Transfer
 
 /// Runs tasks on Pulsar: finds the tasks that need work (told by the API, and by scanning the store), and gives
 /// each one a ``TaskDriver`` until it is terminal.
@@ -26,7 +27,13 @@ public final class Engine: Service, TaskEvents {
     private let eventSink: AsyncStream<Event>.Continuation
     private let active = ActiveDrivers()
 
-    public init(store: any TaskStore, backends: [any PulsarJobs], configuration: EngineConfiguration, logger: Logger) {
+    public init(
+        store: any TaskStore,
+        backends: [any PulsarJobs],
+        transfers: Transfers,
+        configuration: EngineConfiguration,
+        logger: Logger
+    ) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -36,6 +43,16 @@ public final class Engine: Service, TaskEvents {
             configuration: configuration,
             polls: AsyncLimiter(limit: configuration.maxConcurrentPolls),
             starts: AsyncLimiter(limit: configuration.maxStartingTasks),
+            inputs: InputStager(
+                transfers: transfers,
+                stagingDirectory: configuration.stagingDirectory,
+                parallelTransfers: configuration.transfersPerTask
+            ),
+            outputs: OutputPublisher(
+                transfers: transfers,
+                stagingDirectory: configuration.stagingDirectory,
+                parallelTransfers: configuration.transfersPerTask
+            ),
             logger: logger
         )
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)

@@ -26,6 +26,10 @@ public struct EngineConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// A running job whose heartbeat has not changed for this long has died: the task fails.
     public var heartbeatTimeout: Duration
+    /// Where inputs and outputs pass through on their way between storage and Pulsar.
+    public var stagingDirectory: String
+    /// Files of one task transferred at once.
+    public var transfersPerTask: Int
 
     public init(
         runtime: ContainerRuntime,
@@ -39,7 +43,9 @@ public struct EngineConfiguration: Sendable {
         maxTaskDuration: Duration? = nil,
         keepFailedJobs: Bool = false,
         heartbeatInterval: Duration = .seconds(10),
-        heartbeatTimeout: Duration = .seconds(120)
+        heartbeatTimeout: Duration = .seconds(120),
+        stagingDirectory: String = "/tmp/tesp-staging",
+        transfersPerTask: Int = 4
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -53,5 +59,7 @@ public struct EngineConfiguration: Sendable {
         self.keepFailedJobs = keepFailedJobs
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
+        self.stagingDirectory = stagingDirectory
+        self.transfersPerTask = max(1, transfersPerTask)
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import Pulsar
 import TES
 import TaskStore
+import Transfer
 
 /// Drives one task from whatever state the store holds to a terminal state: claims it, sets up and submits its
 /// Pulsar job, follows the job, and records the outcome. Every step starts from the store, so a driver started
@@ -20,6 +21,8 @@ struct TaskDriver: Sendable {
     let configuration: EngineConfiguration
     let polls: AsyncLimiter
     let starts: AsyncLimiter
+    let inputs: InputStager
+    let outputs: OutputPublisher
     let logger: Logger
 
     /// The Pulsar job id of a task: its id, prefixed so that operators can tell TESP's jobs apart.
@@ -104,26 +107,26 @@ struct TaskDriver: Sendable {
         let existing = try await retrying("status of the Pulsar job", logger: logger) { try await backend.status(jobID: jobID) }
         switch existing.state {
         case .preprocessing, .lost:
-            let inputs = try Self.contentInputs(of: task)
-            try Self.refuseUnsupportedStaging(task)
             let directories = try await retrying("set-up of the Pulsar job", logger: logger) {
                 try await backend.setup(jobID: jobID)
             }
-            for (placed, content) in inputs {
-                try await retrying("upload of \(placed.path)", logger: logger) {
-                    try await backend.upload(jobID: jobID, name: placed.uploadedName, type: .input, contents: ByteBuffer(string: content))
-                }
-            }
+            let secrets = try await store.secrets(id: id)
+            let placed = try await inputs.stage(task, secrets: secrets, backend: backend, jobID: jobID)
             let script = JobScript(
                 taskID: id,
                 task: task,
                 runtime: configuration.runtime,
                 inputsDirectory: directories.inputsDirectory,
-                inputs: inputs.map(\.0),
+                inputs: placed,
                 heartbeatSeconds: Int(configuration.heartbeatInterval.components.seconds)
             )
             try await retrying("upload of the job script", logger: logger) {
-                try await backend.upload(jobID: jobID, name: Self.jobScriptName, type: .config, contents: ByteBuffer(string: script.render()))
+                try await backend.upload(
+                    jobID: jobID,
+                    name: Self.jobScriptName,
+                    type: .config,
+                    contents: ByteBuffer(string: script.render())
+                )
             }
             if cancel.isFired { return }  // the store now says CANCELING: the next step cleans up
             let commandLine = "bash " + ShellQuote.quote(directories.configsDirectory + "/" + Self.jobScriptName)
@@ -136,24 +139,6 @@ struct TaskDriver: Sendable {
         }
         if try await store.compareAndSetState(id: id, from: .initializing, to: .running) {
             logger.info("Task running")
-        }
-    }
-
-    /// Inputs with inline content, and the names they are uploaded under.
-    static func contentInputs(of task: TESTask) throws -> [(JobScript.PlacedInput, String)] {
-        (task.inputs ?? []).enumerated().compactMap { index, input in
-            guard let content = input.content, !content.isEmpty, let path = input.path else { return nil }
-            return (JobScript.PlacedInput(uploadedName: "content-\(index)", path: path), content)
-        }
-    }
-
-    /// Inputs fetched from URLs and published outputs come with the data staging component.
-    static func refuseUnsupportedStaging(_ task: TESTask) throws {
-        for (index, input) in (task.inputs ?? []).enumerated() where (input.content ?? "").isEmpty {
-            throw TaskFailure("inputs[\(index)]: fetching inputs from URLs is not supported by this TESP version")
-        }
-        if let outputs = task.outputs, !outputs.isEmpty {
-            throw TaskFailure("outputs: publishing outputs is not supported by this TESP version")
         }
     }
 
@@ -290,12 +275,33 @@ struct TaskDriver: Sendable {
             )
             return
         }
+        if records.stoppedOnFailure {
+            // Outputs are published only when every executor succeeded (see the README).
+            try await finish(task, backend: backend, outcome: .executorError, message: nil, records: records, logger: logger)
+            return
+        }
+        let published: [TESOutputFileLog]
+        do {
+            let secrets = try await store.secrets(id: task.id!)
+            published = try await outputs.publish(task, secrets: secrets, backend: backend, jobID: jobID)
+        } catch let failure as TaskFailure {
+            try await finish(
+                task,
+                backend: backend,
+                outcome: .systemError,
+                message: failure.description,
+                records: records,
+                logger: logger
+            )
+            return
+        }
         try await finish(
             task,
             backend: backend,
-            outcome: records.stoppedOnFailure ? .executorError : .complete,
+            outcome: .complete,
             message: nil,
             records: records,
+            outputs: published,
             logger: logger
         )
     }
@@ -322,11 +328,13 @@ struct TaskDriver: Sendable {
         outcome: TESState,
         message: String?,
         records: JobRecords?,
+        outputs published: [TESOutputFileLog] = [],
         logger: Logger
     ) async throws {
         let id = task.id!
         var log = task.logs?.first ?? TESTaskLog()
         if let records { log.logs = records.executorLogs }
+        log.outputs = published
         log.endTime = Date()
         if let message { log.systemLogs = (log.systemLogs ?? []) + [message] }
         let from = task.state ?? .unknown

@@ -15,6 +15,10 @@ public struct JobScript: Sendable {
     public static let bwrapRootVariable = "TESP_BWRAP_ROOT"
     /// Where the records are, relative to the job's working directory (Pulsar's `output_workdir` file type).
     public static let recordsPath = "tesp/executors.jsonl"
+    /// The files each output matched, written after the last executor when all succeeded.
+    public static let outputsPath = "tesp/outputs.jsonl"
+    /// The host twin of the containers' `/`, relative to the working directory (for downloading outputs).
+    public static let rootPath = "root"
     /// How much of each executor's stdout and stderr the records keep (the end of it).
     public static let tailBytes = 64 * 1024
     /// The file the script rewrites every ``heartbeatSeconds`` while it runs, relative to the working directory.
@@ -137,8 +141,105 @@ public struct JobScript: Sendable {
         for (index, executor) in (task.executors ?? []).enumerated() {
             lines += executorLines(index: index, executor: executor, layout: layout)
         }
+        lines += outputLines()
         lines += ["", "tesp_record '{\"event\":\"done\"}'", "exit 0", ""]
         return lines.joined(separator: "\n")
+    }
+
+    /// Lists, for each output, the files it matched (paths base64-encoded) or that it is missing.
+    private func outputLines() -> [String] {
+        guard let outputs = task.outputs, !outputs.isEmpty else { return [] }
+        var lines = [
+            "",
+            "# Outputs: the files each one matched, for TESP to publish.",
+            "TESP_OUTPUTS=\"$TESP_WORK/\(Self.outputsPath)\"",
+            ": > \"$TESP_OUTPUTS\"",
+            "tesp_b64() { printf '%s' \"$1\" | base64 -w0; }",
+            "tesp_output_file() { printf '{\"output\":%d,\"path\":\"%s\",\"size\":%s}\\n' \"$1\" \"$(tesp_b64 \"$2\")\" "
+                + "\"$(stat -c %s -- \"$TESP_ROOT$2\")\" >> \"$TESP_OUTPUTS\"; }",
+            "tesp_output_missing() { printf '{\"output\":%d,\"missing\":\"%s\"}\\n' \"$1\" \"$(tesp_b64 \"$2\")\" >> \"$TESP_OUTPUTS\"; }",
+            "tesp_output_tree() {",
+            "    if [ -d \"$TESP_ROOT$2\" ]; then",
+            "        while IFS= read -r -d '' f; do tesp_output_file \"$1\" \"${f#\"$TESP_ROOT\"}\"; done "
+                + "< <(find \"$TESP_ROOT$2\" -type f -print0 | sort -z)",
+            "    elif [ -f \"$TESP_ROOT$2\" ]; then tesp_output_file \"$1\" \"$2\"",
+            "    else tesp_output_missing \"$1\" \"$2\"; fi",
+            "}",
+            "shopt -s nullglob",
+        ]
+        for (index, output) in outputs.enumerated() {
+            guard let path = output.path else { continue }
+            let normalised = TESPath.normalised(path)
+            if TESPath.hasWildcards(path) {
+                lines.append(
+                    "for m in \"$TESP_ROOT\"\(Self.globPattern(normalised)); do tesp_output_tree \(index) \"${m#\"$TESP_ROOT\"}\"; done"
+                )
+            } else if output.type == .directory {
+                lines.append(
+                    "if [ -d \(ShellWord.hostPath(normalised).rendered) ]; then tesp_output_tree \(index) \(ShellQuote.quote(normalised)); "
+                        + "else tesp_output_missing \(index) \(ShellQuote.quote(normalised)); fi"
+                )
+            } else {
+                lines.append(
+                    "if [ -f \(ShellWord.hostPath(normalised).rendered) ]; then tesp_output_file \(index) \(ShellQuote.quote(normalised)); "
+                        + "else tesp_output_missing \(index) \(ShellQuote.quote(normalised)); fi"
+                )
+            }
+        }
+        lines.append("shopt -u nullglob")
+        return lines
+    }
+
+    /// A POSIX pattern as bash source: the pattern characters `*`, `?` and bracket expressions stay active,
+    /// everything else is quoted, so a path can never inject shell syntax.
+    static func globPattern(_ pattern: String) -> String {
+        var out = ""
+        var literal = ""
+        func flush() {
+            if !literal.isEmpty { out += ShellQuote.quote(literal) }
+            literal = ""
+        }
+        let characters = Array(pattern)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            switch character {
+            case "*", "?":
+                flush()
+                out.append(character)
+                index += 1
+            case "[":
+                // A ']' right after '[' (or after '[!' / '[^') belongs to the set, as in POSIX.
+                var searchFrom = index + 1
+                if searchFrom < characters.count, characters[searchFrom] == "!" || characters[searchFrom] == "^" { searchFrom += 1 }
+                if searchFrom < characters.count, characters[searchFrom] == "]" { searchFrom += 1 }
+                guard searchFrom < characters.count, let close = characters[searchFrom...].firstIndex(of: "]") else {
+                    literal.append(character)
+                    index += 1
+                    continue
+                }
+                flush()
+                out += "["
+                for (offset, inner) in characters[(index + 1)..<close].enumerated() {
+                    if inner.isLetter && inner.isASCII || inner.isNumber && inner.isASCII || inner == "-"
+                        || (offset == 0 && (inner == "!" || inner == "^"))
+                    {
+                        out.append(inner)
+                    } else if inner == "'" {
+                        out += "\\'"
+                    } else {
+                        out += "'\(inner)'"
+                    }
+                }
+                out += "]"
+                index = close + 1
+            default:
+                literal.append(character)
+                index += 1
+            }
+        }
+        flush()
+        return out
     }
 
     private func executorLines(index: Int, executor: TESExecutor, layout: TaskLayout) -> [String] {

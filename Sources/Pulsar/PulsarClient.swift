@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import _NIOFileSystem
 
 /// A Pulsar server reached over its REST API with AsyncHTTPClient.
 ///
@@ -57,6 +58,59 @@ public struct PulsarClient: PulsarJobs {
         )
     }
 
+    public func uploadFile(jobID: String, name: String, type: PulsarFileType, path: String) async throws {
+        let fileSystem = FileSystem.shared
+        do {
+            try await fileSystem.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                let size = try await handle.info().size
+                let chunks = handle.readChunks(in: 0..<size, chunkLength: .mebibytes(1))
+                _ = try await call(
+                    .POST,
+                    "/jobs/\(jobID)/files",
+                    ["name": name, "type": type.rawValue],
+                    body: .stream(chunks, length: .known(size)),
+                    timeout: configuration.transferTimeout,
+                    operation: "upload"
+                )
+            }
+        } catch let error as FileSystemError {
+            throw PulsarError(.badResponse, "cannot read the file to upload: \(error.code)")
+        }
+    }
+
+    public func downloadFile(jobID: String, name: String, type: PulsarFileType, to path: String) async throws -> Int64 {
+        let response = try await send(
+            .GET,
+            "/jobs/\(jobID)/files",
+            ["name": name, "type": type.rawValue],
+            body: nil,
+            timeout: configuration.transferTimeout,
+            operation: "download"
+        )
+        guard (200..<300).contains(response.status.code) else {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            throw Self.error(status: response.status.code, server: self.name, operation: "download")
+        }
+        do {
+            return try await FileSystem.shared.withFileHandle(
+                forWritingAt: FilePath(path),
+                options: .newFile(replaceExisting: true)
+            ) { handle in
+                var offset: Int64 = 0
+                for try await chunk in response.body {
+                    offset += try await handle.write(contentsOf: chunk, toAbsoluteOffset: offset)
+                }
+                return offset
+            }
+        } catch let error as FileSystemError {
+            throw PulsarError(.badResponse, "cannot write the downloaded file: \(error.code)")
+        } catch let error as PulsarError {
+            throw error
+        } catch {
+            throw PulsarError(.unreachable, "Pulsar '\(name)' download broke off: \(Self.describe(error))")
+        }
+    }
+
     public func submit(jobID: String, commandLine: String) async throws {
         let setupParams = "{\"job_id\": \"\(jobID)\"}"
         _ = try await call(
@@ -108,6 +162,28 @@ public struct PulsarClient: PulsarJobs {
         timeout: TimeAmount? = nil,
         operation: String
     ) async throws -> ByteBuffer {
+        let response = try await send(method, path, query, body: body, timeout: timeout, operation: operation)
+        let bytes: ByteBuffer
+        do {
+            bytes = try await response.body.collect(upTo: maxBytes)
+        } catch {
+            throw PulsarError(.badResponse, "Pulsar '\(name)' \(operation): answer unreadable or over \(maxBytes) bytes")
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw Self.error(status: response.status.code, server: name, operation: operation)
+        }
+        return bytes
+    }
+
+    /// Sends a request and returns the response head, its body not yet read.
+    private func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        _ query: [String: String],
+        body: HTTPClientRequest.Body?,
+        timeout: TimeAmount?,
+        operation: String
+    ) async throws -> HTTPClientResponse {
         var components = URLComponents()
         components.queryItems = (query.sorted { $0.key < $1.key } + [("private_token", configuration.token)]).map {
             URLQueryItem(name: $0.0, value: $0.1)
@@ -117,27 +193,21 @@ public struct PulsarClient: PulsarJobs {
         var request = HTTPClientRequest(url: configuration.url + path + "?" + encodedQuery)
         request.method = method
         if let body { request.body = body }
-        let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: timeout ?? configuration.timeout)
+            return try await http.execute(request, timeout: timeout ?? configuration.timeout)
         } catch {
             throw PulsarError(.unreachable, "Pulsar '\(name)' did not answer \(operation): \(Self.describe(error))")
         }
-        let bytes: ByteBuffer
-        do {
-            bytes = try await response.body.collect(upTo: maxBytes)
-        } catch {
-            throw PulsarError(.badResponse, "Pulsar '\(name)' \(operation): answer unreadable or over \(maxBytes) bytes")
-        }
-        switch response.status.code {
-        case 200..<300:
-            return bytes
+    }
+
+    private static func error(status: UInt, server: String, operation: String) -> PulsarError {
+        switch status {
         case 401, 403:
-            throw PulsarError(.unauthorized, "Pulsar '\(name)' refused the token (\(response.status.code)) during \(operation)")
+            PulsarError(.unauthorized, "Pulsar '\(server)' refused the token (\(status)) during \(operation)")
         case 500...:
-            throw PulsarError(.serverError, "Pulsar '\(name)' answered \(response.status.code) to \(operation)")
+            PulsarError(.serverError, "Pulsar '\(server)' answered \(status) to \(operation)")
         default:
-            throw PulsarError(.rejected, "Pulsar '\(name)' answered \(response.status.code) to \(operation)")
+            PulsarError(.rejected, "Pulsar '\(server)' answered \(status) to \(operation)")
         }
     }
 

@@ -9,6 +9,10 @@ public protocol PulsarJobs: Sendable {
     func setup(jobID: String) async throws -> PulsarJobDirectories
     /// Stores `contents` as a file of the job.
     func upload(jobID: String, name: String, type: PulsarFileType, contents: ByteBuffer) async throws
+    /// Stores the local file at `path` as a file of the job, streamed (memory does not grow with its size).
+    func uploadFile(jobID: String, name: String, type: PulsarFileType, path: String) async throws
+    /// Writes a file of the job to the local `path`, streamed. - Returns: the number of bytes.
+    func downloadFile(jobID: String, name: String, type: PulsarFileType, to path: String) async throws -> Int64
     /// Starts the job's command.
     func submit(jobID: String, commandLine: String) async throws
     func status(jobID: String) async throws -> PulsarJobStatus

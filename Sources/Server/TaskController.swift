@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import TES
 import TaskStore
+import Transfer
 
 /// The task endpoints of TES 1.1: create, get, list, cancel.
 struct TaskController<Context: RequestContext, Store: TaskStore> {
@@ -31,12 +32,13 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
         }
         let validated = try submitted.validatedForCreation(limits: configuration.limits)
         let now = Date()
-        var task = validated.task
+        // Passwords in URLs are kept apart: views show the URLs without them.
+        var (task, secrets) = TaskCredentials.extract(from: validated.task)
         task.id = ids.next(at: now)
         task.state = .queued
         task.creationTime = now
         task.logs = validated.warnings.isEmpty ? [] : [TESTaskLog(systemLogs: validated.warnings)]
-        try await store.create(task)
+        try await store.create(task, secrets: secrets)
         events?.taskCreated(id: task.id!)
         context.logger.info("Task created", metadata: ["tes.task.id": "\(task.id!)"])
         return try jsonResponse(TESCreateTaskResponse(id: task.id!), encoder: encoder)

@@ -9,6 +9,10 @@ public struct TESValidationLimits: Sendable, Equatable {
     public var maxDiskGb: Double
     /// The `backend_parameters` keys this server supports, matched case-insensitively.
     public var supportedBackendParameters: [String]
+    /// URL schemes inputs and outputs may use (lower case); empty: any scheme.
+    public var supportedURLSchemes: Set<String>
+    /// Directories `file://` URLs (and bare absolute paths) may point into; empty: `file://` is refused.
+    public var allowedFileDirectories: [String]
 
     public init(
         maxExecutors: Int = 1000,
@@ -18,7 +22,9 @@ public struct TESValidationLimits: Sendable, Equatable {
         maxCPUCores: Int = 1024,
         maxRAMGb: Double = 65_536,
         maxDiskGb: Double = 1_048_576,
-        supportedBackendParameters: [String] = []
+        supportedBackendParameters: [String] = [],
+        supportedURLSchemes: Set<String> = [],
+        allowedFileDirectories: [String] = []
     ) {
         self.maxExecutors = maxExecutors
         self.maxInputs = maxInputs
@@ -28,5 +34,7 @@ public struct TESValidationLimits: Sendable, Equatable {
         self.maxRAMGb = maxRAMGb
         self.maxDiskGb = maxDiskGb
         self.supportedBackendParameters = supportedBackendParameters
+        self.supportedURLSchemes = supportedURLSchemes
+        self.allowedFileDirectories = allowedFileDirectories
     }
 }

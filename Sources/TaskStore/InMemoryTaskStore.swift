@@ -3,16 +3,23 @@ import TES
 /// A task store in memory: for tests of the layers above the store, and for running without a database.
 public actor InMemoryTaskStore: TaskStore {
     private var tasks: [String: TESTask] = [:]
+    private var secretsByID: [String: [String: String]] = [:]
 
     public init() {}
 
-    public func create(_ task: TESTask) throws {
+    public func create(_ task: TESTask, secrets: [String: String]) throws {
         guard let id = task.id else { throw TaskStoreError(.failed, "a task needs an id to be stored") }
         guard tasks[id] == nil else { throw TaskStoreError(.conflict, "a task with id '\(id)' exists already") }
         var task = task
         // Match what a database keeps: times to the millisecond.
         task.creationTime = task.creationTime.map(TESTime.truncatedToMilliseconds)
         tasks[id] = task
+        secretsByID[id] = secrets
+    }
+
+    public func secrets(id: String) throws -> [String: String] {
+        guard tasks[id] != nil else { throw TaskStoreError.notFound(id) }
+        return secretsByID[id] ?? [:]
     }
 
     public func get(id: String, view: TESView) throws -> TESTask {

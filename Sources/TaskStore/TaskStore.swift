@@ -5,9 +5,13 @@ import TES
 /// Every state change is a compare-and-set, so that the HTTP API and the engine (or two servers) can race
 /// without losing an update or moving a task twice.
 public protocol TaskStore: Sendable {
-    /// Stores a new task, whose `id` the caller assigned.
+    /// Stores a new task, whose `id` the caller assigned, with secrets no view shows (passwords of its URLs).
     /// - Throws: ``TaskStoreError`` `.conflict` if the id exists, `.unavailable` if the store cannot be reached.
-    func create(_ task: TESTask) async throws
+    func create(_ task: TESTask, secrets: [String: String]) async throws
+
+    /// The secrets stored with a task.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
+    func secrets(id: String) async throws -> [String: String]
 
     /// The task with `id` as `view` shows it.
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
@@ -54,6 +58,11 @@ public struct TaskPage: Sendable, Equatable {
 }
 
 extension TaskStore {
+    /// Stores a new task that has no secrets.
+    public func create(_ task: TESTask) async throws {
+        try await create(task, secrets: [:])
+    }
+
     /// Cancels a task as the TES API defines it, retrying when another writer changes the state meanwhile.
     /// - Returns: the state the task is in afterwards (unchanged if it was already terminal or canceling).
     public func cancel(id: String) async throws -> TESState {

@@ -9,6 +9,7 @@ import Pulsar
 import Server
 import TES
 import TaskStore
+import Transfer
 
 /// `tesp serve`: reads the settings once, wires the store and the HTTP API together, and runs until SIGTERM/SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -53,9 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger
         )
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let transfers = Transfers(Self.transferConfiguration(settings), logger: logger)
         let engine = Engine(
             store: store,
             backends: Self.pulsarBackends(settings, http: http),
+            transfers: transfers,
             configuration: Self.engineConfiguration(settings),
             logger: logger
         )
@@ -74,9 +77,31 @@ struct ServeCommand: AsyncParsableCommand {
             try await app.runService()
         } catch {
             try? await http.shutdown()
+            try? await transfers.shutdown()
             throw error
         }
         try await http.shutdown()
+        try await transfers.shutdown()
+    }
+
+    static func transferConfiguration(_ settings: Settings) -> Transfers.Configuration {
+        Transfers.Configuration(
+            maxConcurrent: settings.transfer.maxConcurrent,
+            retries: settings.transfer.retries,
+            allowedFileDirectories: settings.transfer.fileAllowedDirectories,
+            netrcFile: settings.transfer.netrcFile,
+            credentials: settings.transfer.credentials.compactMap { StorageURL($0.value) }
+        )
+    }
+
+    /// What service-info lists under `storage`: the configured locations, the servers TESP has credentials for,
+    /// and the directories allowed for `file://` (never a password).
+    static func storageLocations(_ settings: Settings) -> [String] {
+        var locations = settings.serviceInfo.storage
+        locations += settings.transfer.credentials.compactMap { StorageURL($0.value)?.origin }.map { $0 + "/" }
+        locations += settings.transfer.fileAllowedDirectories.map { "file://" + ($0.hasSuffix("/") ? $0 : $0 + "/") }
+        var seen: Set<String> = []
+        return locations.filter { seen.insert($0).inserted }
     }
 
     static func pulsarBackends(_ settings: Settings, http: HTTPClient) -> [any PulsarJobs] {
@@ -104,7 +129,9 @@ struct ServeCommand: AsyncParsableCommand {
             maxTaskDuration: engine.maxTaskSeconds > 0 ? .milliseconds(Int64(engine.maxTaskSeconds * 1000)) : nil,
             keepFailedJobs: engine.keepFailedJobs,
             heartbeatInterval: .seconds(engine.heartbeatSeconds),
-            heartbeatTimeout: .milliseconds(Int64(engine.heartbeatTimeoutSeconds * 1000))
+            heartbeatTimeout: .milliseconds(Int64(engine.heartbeatTimeoutSeconds * 1000)),
+            stagingDirectory: settings.transfer.stagingDirectory,
+            transfersPerTask: settings.transfer.maxPerTask
         )
     }
 
@@ -133,7 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
             maxCPUCores: settings.tasks.maxCPUCores,
             maxRAMGb: settings.tasks.maxRAMGb,
             maxDiskGb: settings.tasks.maxDiskGb,
-            supportedBackendParameters: settings.tasks.backendParameters
+            supportedBackendParameters: settings.tasks.backendParameters,
+            supportedURLSchemes: Transfers.supportedSchemes,
+            allowedFileDirectories: settings.transfer.fileAllowedDirectories
         )
         let serviceInfo = TESServiceInfo(
             id: info.id,
@@ -144,7 +173,7 @@ struct ServeCommand: AsyncParsableCommand {
             documentationUrl: info.documentationURL.nilIfEmpty,
             environment: info.environment.nilIfEmpty,
             version: TESPVersion.current,
-            storage: info.storage,
+            storage: storageLocations(settings),
             backendParameters: settings.tasks.backendParameters
         )
         return ServerConfiguration(

@@ -1,7 +1,8 @@
 import Foundation
-import Pulsar
 import TES
 import Testing
+
+@testable import Pulsar
 
 /// The generated job script, run for real with bash and bubblewrap (no Pulsar needed).
 @Suite struct JobScriptTests {
@@ -92,5 +93,38 @@ import Testing
         #expect(try run.contents(of: "/logs/err.txt").count == 100_000)
         let end = try #require(try run.records.first { $0["event"] as? String == "end" })
         #expect(decodeBase64(end["stderr"]).count == JobScript.tailBytes)
+    }
+
+    @Test func outputsAreListedForPublishing() throws {
+        let make =
+            "mkdir -p /out/d/sub '/res/s 1' /res/s2 && echo a > /out/file.txt && echo b > /out/d/sub/x "
+            + "&& echo c > '/res/s 1/calls.vcf' && echo d > /res/s2/calls.vcf && echo e > /res/s2/other.txt"
+        let task = TESTask(
+            outputs: [
+                TESOutput(url: "ftp://h/f", path: "/out/file.txt"),
+                TESOutput(url: "ftp://h/d", path: "/out/d", type: .directory),
+                TESOutput(url: "ftp://h/v", path: "/res/*/calls.vcf", pathPrefix: "/res"),
+                TESOutput(url: "ftp://h/m", path: "/out/missing.txt"),
+                TESOutput(url: "ftp://h/n", path: "/res/*.none", pathPrefix: "/res"),
+                TESOutput(url: "ftp://h/b", path: "/res/s[0-9]/[!o]*", pathPrefix: "/res"),
+            ],
+            executors: [TESExecutor(image: "x", command: ["sh", "-c", make])],
+            volumes: ["/out", "/res"]
+        )
+        let run = try JobScriptRun.run(task: task)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let text = try String(contentsOf: run.workingDirectory.appendingPathComponent(JobScript.outputsPath), encoding: .utf8)
+        let lines = try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let found = lines.filter { $0["path"] != nil }.map { "\($0["output"]!) \(decodeBase64($0["path"]))" }
+        #expect(found == ["0 /out/file.txt", "1 /out/d/sub/x", "2 /res/s 1/calls.vcf", "2 /res/s2/calls.vcf", "5 /res/s2/calls.vcf"])
+        let missing = lines.filter { $0["missing"] != nil }.map { "\($0["output"]!) \(decodeBase64($0["missing"]))" }
+        #expect(missing == ["3 /out/missing.txt"])
+        #expect(lines.first?["size"] as? Int == 2)
+    }
+
+    @Test func globPatternsQuoteEverythingButThePatternCharacters() {
+        #expect(JobScript.globPattern("/a b/*.txt") == "'/a b/'*'.txt'")
+        #expect(JobScript.globPattern("/x/[!$(id)]?") == "'/x/'[!'$''('id')']?")
+        #expect(JobScript.globPattern("/x/[abc") == "'/x/[abc'")
     }
 }

@@ -64,7 +64,19 @@ import Testing
         #expect(problemFields(TESTask(inputs: [TESInput(path: "/a")], executors: executors)) == ["inputs[0]"])
         #expect(problemFields(TESTask(inputs: [TESInput(url: "", path: "/a")], executors: executors)) == ["inputs[0].url"])
         #expect(problemFields(TESTask(inputs: [TESInput(url: "no-scheme", path: "/a")], executors: executors)) == ["inputs[0].url"])
-        #expect(problemFields(TESTask(inputs: [TESInput(url: "/abs/file", path: "/a")], executors: executors)) == [])
+        let local = TESValidationLimits(allowedFileDirectories: ["/abs"])
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "/abs/file", path: "/a")], executors: executors), limits: local) == [])
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "file:///abs/f", path: "/a")], executors: executors), limits: local) == [])
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "/etc/passwd", path: "/a")], executors: executors), limits: local) == ["inputs[0].url"])
+        #expect(
+            problemFields(TESTask(inputs: [TESInput(url: "file:///abs/../etc/passwd", path: "/a")], executors: executors), limits: local) == [
+                "inputs[0].url"
+            ]
+        )
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "/abs/file", path: "/a")], executors: executors)) == ["inputs[0].url"])
+        let ftpOnly = TESValidationLimits(supportedURLSchemes: ["ftp"])
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "s3://b/k", path: "/a")], executors: executors), limits: ftpOnly) == ["inputs[0].url"])
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "FTP://h/k", path: "/a")], executors: executors), limits: ftpOnly) == [])
         #expect(problemFields(TESTask(inputs: [TESInput(url: "s3://b/k", path: "/a")], executors: executors)) == [])
         // With content, the url is ignored (even a bad one).
         #expect(problemFields(TESTask(inputs: [TESInput(url: "junk", path: "/a", content: "hi")], executors: executors)) == [])

@@ -83,10 +83,12 @@ import Testing
             #expect(first.tasks.allSatisfy { $0.name == nil && $0.state == .queued })  // MINIMAL
             // A task created between pages does not shift the next page.
             try await store.create(storedTask(id: ids.next(), name: "late"))
-            request.afterID = try #require(first.nextAfterID)
+            request.afterID = first.nextAfterID
+            #expect(request.afterID != nil)
             let second = try await store.list(request)
             #expect(second.tasks.map(\.id) == created.reversed()[10..<20].map { $0 })
-            request.afterID = try #require(second.nextAfterID)
+            request.afterID = second.nextAfterID
+            #expect(request.afterID != nil)
             let third = try await store.list(request)
             #expect(third.tasks.map(\.id) == created.reversed()[20..<25].map { $0 })
             #expect(third.nextAfterID == nil)

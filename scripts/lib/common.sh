@@ -6,6 +6,7 @@ TESP_VENV=${TESP_VENV:-$HOME/.cache/tesp/venv}
 TESP_PYTHON_PACKAGES=(
     'secantusdb==0.7.0b3'   # a MongoDB-wire-compatible server (no mongod in Debian)
     'pulsar-app[web]==0.16.0'
+    'pyftpdlib==2.2.0'
     'py-tes==1.1.4'         # the reference TES client
     'pytest==9.0.3'
     'requests>=2.31'

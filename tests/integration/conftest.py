@@ -7,7 +7,12 @@ import pytest
 import requests
 import tes
 
-from servers import Pulsar, Tesp
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from servers import FtpServer, Pulsar, Tesp
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +31,56 @@ def pulsar(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tesp_server(tmp_path_factory, mongodb_uri, pulsar):
-    server = Tesp(tmp_path_factory.mktemp("tesp"), mongodb_uri, pulsar, database="tesp_it_" + uuid.uuid4().hex[:8])
+def ftp(tmp_path_factory):
+    server = FtpServer(tmp_path_factory.mktemp("ftp")).start()
+    yield server
+    server.stop()
+
+
+class _UploadHandler(SimpleHTTPRequestHandler):
+    """GET serves files; PUT stores the body (what TESP does to publish outputs over HTTP)."""
+
+    def do_PUT(self):
+        target = Path(self.directory) / self.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remaining = int(self.headers.get("Content-Length", "0"))
+        with open(target, "wb") as out:
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                out.write(chunk)
+                remaining -= len(chunk)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def http_files(tmp_path_factory):
+    """A local HTTP server over a directory: (root directory, base URL)."""
+    root = tmp_path_factory.mktemp("http")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_UploadHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def local_files(tmp_path_factory) -> Path:
+    """The directory TESP may use for file:// URLs."""
+    return tmp_path_factory.mktemp("local-files")
+
+
+@pytest.fixture(scope="session")
+def tesp_server(tmp_path_factory, mongodb_uri, pulsar, local_files):
+    server = Tesp(tmp_path_factory.mktemp("tesp"), mongodb_uri, pulsar, database="tesp_it_" + uuid.uuid4().hex[:8],
+                  TESP_TRANSFER__FILE_ALLOWED_DIRECTORIES=str(local_files),
+                  TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path_factory.mktemp("staging")))
     server.start()
     yield server
     server.stop()

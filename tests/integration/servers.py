@@ -32,7 +32,7 @@ def wait_for(check, what: str, process: subprocess.Popen, timeout: float = 60) -
         try:
             if check():
                 return
-        except requests.RequestException:
+        except (requests.RequestException, OSError):
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{what} not ready after {timeout}s")
@@ -136,3 +136,38 @@ class Tesp:
 
     def log(self) -> str:
         return (self.directory / "tesp.log").read_text(errors="replace")
+
+
+class FtpServer:
+    """pyftpdlib with one user who may read and write its root directory."""
+
+    def __init__(self, directory: Path, user: str = "tesuser", password: str = "tes-Pa55:word"):
+        self.root = directory / "root"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.user = user
+        self.password = password
+        self.log = directory / "ftp.log"
+        self.process = None
+
+    def start(self) -> "FtpServer":
+        log = open(self.log, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", str(self.port), "-w", "-d", str(self.root),
+             "-u", self.user, "-P", self.password],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+
+        def ready():
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                return conn.recv(3) == b"220"
+        wait_for(ready, "FTP server", self.process)
+        return self
+
+    def url(self, path: str, with_password: bool = True) -> str:
+        from urllib.parse import quote
+        password = ":" + quote(self.password, safe="") if with_password else ""
+        return f"ftp://{self.user}{password}@127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def stop(self) -> None:
+        if self.process:
+            stop_session(self.process)

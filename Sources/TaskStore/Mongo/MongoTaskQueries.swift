@@ -2,8 +2,9 @@ import TES
 
 /// The filters, projections and updates MongoTaskStore sends. Pure: they only build documents.
 enum MongoTaskQueries {
-    /// Fields of engine bookkeeping that no view shows. Empty for now; `_id` is MongoDB's own key.
-    static let hiddenFields = ["_id"]
+    /// Fields no view shows: MongoDB's own key, and the secrets stored with a task.
+    static let hiddenFields = ["_id", secretsField]
+    static let secretsField = "_secrets"
 
     /// The projection that makes a stored task into `view` (the same result as ``TESTask/projected(to:)``).
     static func projection(for view: TESView) -> MongoJSON {

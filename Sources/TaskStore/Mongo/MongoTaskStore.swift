@@ -62,8 +62,8 @@ public final class MongoTaskStore: TaskStore, Service {
         try await runCommand(["ping": 1], write: false, operation: "ping")
     }
 
-    public func create(_ task: TESTask) async throws {
-        let document = try MongoTaskCoding.json(task)
+    public func create(_ task: TESTask, secrets: [String: String]) async throws {
+        let document = try MongoTaskCoding.json(StoredTask(task: task, secrets: secrets))
         try await connection.withCollection(collection) { collection in
             let bson = try BSONDocument(document)
             var error = bson_error_t()
@@ -71,6 +71,19 @@ public final class MongoTaskStore: TaskStore, Service {
                 throw storeError(error, during: "insert")
             }
         }
+    }
+
+    public func secrets(id: String) async throws -> [String: String] {
+        struct Stored: Decodable {
+            let _secrets: [TESTagPair]?
+        }
+        let options: MongoJSON = ["projection": ["_id": 0, MongoTaskQueries.secretsField: 1], "limit": 1]
+        let documents = try await connection.withCollection(collection) { collection in
+            try MongoTaskStore.findDocuments(collection, filter: ["id": .string(id)], options: options)
+        }
+        guard let document = documents.first else { throw TaskStoreError.notFound(id) }
+        let stored = try JSONDecoder().decode(Stored.self, from: document)
+        return Dictionary((stored._secrets ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
     public func get(id: String, view: TESView) async throws -> TESTask {
@@ -158,25 +171,31 @@ public final class MongoTaskStore: TaskStore, Service {
 
     private func find(filter: MongoJSON, options: MongoJSON) async throws -> [TESTask] {
         try await connection.withCollection(collection) { collection in
-            let filterBSON = try BSONDocument(filter)
-            let optionsBSON = try BSONDocument(options)
-            guard let cursor = mongoc_collection_find_with_opts(collection, filterBSON.pointer, optionsBSON.pointer, nil)
-            else { throw TaskStoreError(.failed, "find could not start") }
-            defer { mongoc_cursor_destroy(cursor) }
             let decoder = MongoTaskCoding.makeDecoder()
-            var tasks: [TESTask] = []
-            while let document = tesp_cursor_next(cursor) {
-                let json = try BSONDocument.json(of: document)
+            return try MongoTaskStore.findDocuments(collection, filter: filter, options: options).map { json in
                 do {
-                    tasks.append(try decoder.decode(TESTask.self, from: json))
+                    return try decoder.decode(TESTask.self, from: json)
                 } catch {
                     throw TaskStoreError(.corrupt, "a stored task could not be decoded: \(error)")
                 }
             }
-            var error = bson_error_t()
-            if mongoc_cursor_error(cursor, &error) { throw storeError(error, during: "find") }
-            return tasks
         }
+    }
+
+    /// The documents a find returns, as relaxed extended JSON (runs on a store thread).
+    private static func findDocuments(_ collection: OpaquePointer, filter: MongoJSON, options: MongoJSON) throws -> [Data] {
+        let filterBSON = try BSONDocument(filter)
+        let optionsBSON = try BSONDocument(options)
+        guard let cursor = mongoc_collection_find_with_opts(collection, filterBSON.pointer, optionsBSON.pointer, nil)
+        else { throw TaskStoreError(.failed, "find could not start") }
+        defer { mongoc_cursor_destroy(cursor) }
+        var documents: [Data] = []
+        while let document = tesp_cursor_next(cursor) {
+            documents.append(try BSONDocument.json(of: document))
+        }
+        var error = bson_error_t()
+        if mongoc_cursor_error(cursor, &error) { throw storeError(error, during: "find") }
+        return documents
     }
 
     /// Applies `update` to the task `query` matches.
@@ -218,5 +237,26 @@ public final class MongoTaskStore: TaskStore, Service {
             guard let reply else { throw storeError(error, during: operation) }
             bson_destroy(reply)
         }
+    }
+}
+
+/// A task as stored: the TES fields, and its secrets as a list of pairs (keys hold dots, which MongoDB field names
+/// cannot) in a field that every projection leaves out.
+private struct StoredTask: Encodable {
+    let task: TESTask
+    let secrets: [String: String]
+
+    func encode(to encoder: any Encoder) throws {
+        try task.encode(to: encoder)
+        guard !secrets.isEmpty else { return }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(
+            secrets.sorted { $0.key < $1.key }.map { TESTagPair(key: $0.key, value: $0.value) },
+            forKey: .secrets
+        )
+    }
+
+    private enum Keys: String, CodingKey {
+        case secrets = "_secrets"
     }
 }

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import NIOCore
+import Pulsar
+import TES
+import Transfer
+
+/// Puts a task's inputs into its Pulsar job: inline content is uploaded as is; URL inputs are fetched to this
+/// server's disk and streamed up to Pulsar, one file at a time per slot (directories file by file).
+struct InputStager: Sendable {
+    let transfers: Transfers
+    let stagingDirectory: String
+    let parallelTransfers: Int
+
+    /// Uploads every input of `task` to the job. - Returns: where the job script must place each uploaded file.
+    /// - Throws: ``TaskFailure`` naming the input, its URL (without password) and why.
+    func stage(
+        _ task: TESTask,
+        secrets: [String: String],
+        backend: any PulsarJobs,
+        jobID: String
+    ) async throws
+        -> [JobScript.PlacedInput]
+    {
+        var placed: [JobScript.PlacedInput] = []
+        var downloads: [(field: String, url: StorageURL, name: String, path: String)] = []
+        for (index, input) in (task.inputs ?? []).enumerated() {
+            guard let path = input.path else { continue }
+            if let content = input.content, !content.isEmpty {
+                let name = "content-\(index)"
+                try await upload(field: "inputs[\(index)]") {
+                    try await backend.upload(jobID: jobID, name: name, type: .input, contents: ByteBuffer(string: content))
+                }
+                placed.append(.init(uploadedName: name, path: path))
+                continue
+            }
+            guard let text = input.url, let url = StorageURL(text) else {
+                throw TaskFailure("inputs[\(index)]: the URL cannot be read")
+            }
+            if input.type == .directory {
+                let files: [RemoteFile]
+                do {
+                    files = try await transfers.listFiles(under: url, secret: secrets[TaskCredentials.key(for: url)])
+                } catch let error as TransferError {
+                    throw TaskFailure("inputs[\(index)]: listing \(url) failed: \(error)")
+                }
+                for (number, file) in files.enumerated() {
+                    downloads.append(
+                        (
+                            "inputs[\(index)]", url.appending(file.relativePath), "input-\(index)-\(number)",
+                            TESPath.normalised(path) + "/" + file.relativePath
+                        )
+                    )
+                }
+            } else {
+                downloads.append(("inputs[\(index)]", url, "input-\(index)", path))
+            }
+        }
+        let directory = (stagingDirectory as NSString).appendingPathComponent(jobID + "-inputs")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let limiter = AsyncLimiter(limit: parallelTransfers)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for item in downloads {
+                group.addTask {
+                    try await limiter.run {
+                        let local = (directory as NSString).appendingPathComponent(item.name)
+                        defer { try? FileManager.default.removeItem(atPath: local) }
+                        do {
+                            _ = try await transfers.download(item.url, to: local, secret: secrets[TaskCredentials.key(for: item.url)])
+                        } catch let error as TransferError {
+                            throw TaskFailure("\(item.field): \(error)")
+                        }
+                        try await upload(field: item.field) {
+                            try await backend.uploadFile(jobID: jobID, name: item.name, type: .input, path: local)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        placed += downloads.map { .init(uploadedName: $0.name, path: $0.path) }
+        return placed
+    }
+
+    private func upload(field: String, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as PulsarError {
+            throw TaskFailure("\(field): upload to Pulsar failed: \(error)")
+        }
+    }
+}

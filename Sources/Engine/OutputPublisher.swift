@@ -1,0 +1,120 @@
+import Foundation
+import Pulsar
+import TES
+import Transfer
+
+/// Publishes a finished task's outputs: reads the list of files the job script found for each output, streams
+/// each file down from Pulsar to this server's disk and up to its URL.
+struct OutputPublisher: Sendable {
+    let transfers: Transfers
+    let stagingDirectory: String
+    let parallelTransfers: Int
+
+    /// One file the job found for an output.
+    struct Match: Sendable, Equatable {
+        var output: Int
+        var path: String
+        var size: Int64
+    }
+
+    /// - Returns: one log per published file (directories flattened).
+    /// - Throws: ``TaskFailure`` naming the output when a FILE or DIRECTORY output is missing or a transfer fails.
+    func publish(
+        _ task: TESTask,
+        secrets: [String: String],
+        backend: any PulsarJobs,
+        jobID: String
+    ) async throws
+        -> [TESOutputFileLog]
+    {
+        guard let outputs = task.outputs, !outputs.isEmpty else { return [] }
+        let manifest: Data
+        do {
+            let buffer = try await backend.download(jobID: jobID, name: JobScript.outputsPath, type: .outputWorkdir, maxBytes: 64 << 20)
+            manifest = Data(buffer.readableBytesView)
+        } catch {
+            throw TaskFailure("outputs: the job did not list its outputs (\(error))")
+        }
+        let (matches, missing) = Self.parse(manifest)
+        if let first = missing.first {
+            throw TaskFailure("outputs[\(first.output)]: \(first.path) was not created by the executors")
+        }
+        let directory = (stagingDirectory as NSString).appendingPathComponent(jobID + "-outputs")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let limiter = AsyncLimiter(limit: parallelTransfers)
+        return try await withThrowingTaskGroup(of: (Int, TESOutputFileLog).self) { group in
+            for (number, match) in matches.enumerated() {
+                let output = outputs[match.output]
+                guard let destination = Self.destination(of: match.path, for: output) else {
+                    throw TaskFailure("outputs[\(match.output)]: the URL cannot be read")
+                }
+                group.addTask {
+                    try await limiter.run {
+                        let local = (directory as NSString).appendingPathComponent("output-\(number)")
+                        defer { try? FileManager.default.removeItem(atPath: local) }
+                        let field = "outputs[\(match.output)]"
+                        do {
+                            _ = try await backend.downloadFile(
+                                jobID: jobID,
+                                name: JobScript.rootPath + match.path,
+                                type: .outputWorkdir,
+                                to: local
+                            )
+                        } catch let error as PulsarError {
+                            throw TaskFailure("\(field): download of \(match.path) from Pulsar failed: \(error)")
+                        }
+                        let size: Int64
+                        do {
+                            size = try await transfers.upload(local, to: destination, secret: secrets[TaskCredentials.key(for: destination)])
+                        } catch let error as TransferError {
+                            throw TaskFailure("\(field): \(error)")
+                        }
+                        return (number, TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(size)))
+                    }
+                }
+            }
+            var logs: [(Int, TESOutputFileLog)] = []
+            for try await log in group { logs.append(log) }
+            return logs.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// Where a matched file goes: the output's URL for a file; for a directory, the URL plus the path below the
+    /// output's path; for a wildcard, the URL plus the path below `path_prefix` (TES 1.1).
+    static func destination(of path: String, for output: TESOutput) -> StorageURL? {
+        guard let text = output.url, let url = StorageURL(text), let outputPath = output.path else { return nil }
+        let base: String
+        if TESPath.hasWildcards(outputPath) {
+            base = TESPath.normalised(output.pathPrefix ?? "/")
+        } else if output.type == .directory {
+            base = TESPath.normalised(outputPath)
+        } else {
+            return url
+        }
+        let relative = base == "/" ? String(path.dropFirst()) : String(path.dropFirst(base.count + 1))
+        return url.appending(relative)
+    }
+
+    /// The job script's output list: the files matched, and the FILE/DIRECTORY outputs that were missing.
+    static func parse(_ data: Data) -> (matches: [Match], missing: [(output: Int, path: String)]) {
+        struct Line: Decodable {
+            var output: Int
+            var path: String?
+            var size: Int64?
+            var missing: String?
+        }
+        func decode64(_ text: String) -> String { String(decoding: Data(base64Encoded: text) ?? Data(), as: UTF8.self) }
+        var matches: [Match] = []
+        var missing: [(Int, String)] = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let entry = try? JSONDecoder().decode(Line.self, from: Data(line)) else { continue }
+            if let path = entry.path {
+                matches.append(Match(output: entry.output, path: decode64(path), size: entry.size ?? 0))
+            } else if let gone = entry.missing {
+                missing.append((entry.output, decode64(gone)))
+            }
+        }
+        return (matches, missing)
+    }
+}

@@ -1,0 +1,132 @@
+import CCurl
+import Foundation
+
+/// One libcurl easy handle, made, used and freed inside one call on a transfer thread (never shared).
+final class CurlEasy {
+    let handle: UnsafeMutableRawPointer
+    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+    init() throws {
+        CurlRuntime.start()
+        guard let handle = curl_easy_init() else { throw TransferError(.failed, "libcurl could not create a handle") }
+        self.handle = handle
+        // Threads: no signals. Stalls: less than 1 byte/s for 60 s ends a transfer (no total limit: files can be large).
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_CONNECTTIMEOUT, 30)
+        try set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        try set(CURLOPT_LOW_SPEED_TIME, 60)
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    func set(_ option: CURLoption, _ value: Int) throws {
+        try check(tesp_curl_setopt_long(handle, option, value), "setting option \(option.rawValue)")
+    }
+
+    func set(_ option: CURLoption, _ value: String) throws {
+        // libcurl copies string options, so the Swift string need not outlive the call.
+        try check(tesp_curl_setopt_string(handle, option, value), "setting option \(option.rawValue)")
+    }
+
+    func set(_ option: CURLoption, offset value: Int64) throws {
+        try check(tesp_curl_setopt_off_t(handle, option, curl_off_t(value)), "setting option \(option.rawValue)")
+    }
+
+    func set(_ option: CURLoption, callback: tesp_curl_data_callback) throws {
+        try check(tesp_curl_setopt_callback(handle, option, callback), "setting a callback")
+    }
+
+    func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws {
+        try check(tesp_curl_setopt_pointer(handle, option, pointer), "setting option \(option.rawValue)")
+    }
+
+    /// Runs the transfer. - Returns: libcurl's result and its error text (empty when it succeeded).
+    func perform() -> (CURLcode, String) {
+        let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
+            _ = tesp_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
+            defer { _ = tesp_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil) }
+            return curl_easy_perform(handle)
+        }
+        let text = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return (code, text.isEmpty ? String(cString: curl_easy_strerror(code)) : text)
+    }
+
+    /// The last response code (HTTP status, or the FTP server's last reply).
+    var responseCode: Int {
+        var code = 0
+        _ = tesp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+        return code
+    }
+
+    private func check(_ code: CURLcode, _ what: String) throws {
+        guard code == CURLE_OK else {
+            throw TransferError(.failed, "libcurl failed \(what): \(String(cString: curl_easy_strerror(code)))")
+        }
+    }
+}
+
+/// libcurl's process-wide initialisation, done once.
+enum CurlRuntime {
+    private static let initialized: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    static func start() { _ = initialized }
+}
+
+/// Where a transfer's bytes go or come from, handed to libcurl's C callbacks as their user data.
+final class CurlFileStream {
+    let descriptor: Int32
+    var bytes: Int64 = 0
+    var failed = false
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+}
+
+/// Collects a small response (a directory listing) in memory.
+final class CurlMemorySink {
+    var data = Data()
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+}
+
+let curlWriteToFile: tesp_curl_data_callback = { pointer, size, count, context in
+    guard let pointer, let context else { return 0 }
+    let stream = Unmanaged<CurlFileStream>.fromOpaque(context).takeUnretainedValue()
+    let total = size * count
+    var written = 0
+    while written < total {
+        let result = write(stream.descriptor, pointer + written, total - written)
+        if result < 0 {
+            if errno == EINTR { continue }
+            stream.failed = true
+            return 0  // tells libcurl to stop: CURLE_WRITE_ERROR
+        }
+        written += result
+    }
+    stream.bytes += Int64(total)
+    return total
+}
+
+let curlReadFromFile: tesp_curl_data_callback = { pointer, size, count, context in
+    guard let pointer, let context else { return tesp_curl_readfunc_abort() }
+    let stream = Unmanaged<CurlFileStream>.fromOpaque(context).takeUnretainedValue()
+    while true {
+        let result = read(stream.descriptor, pointer, size * count)
+        if result < 0 {
+            if errno == EINTR { continue }
+            stream.failed = true
+            return tesp_curl_readfunc_abort()
+        }
+        stream.bytes += Int64(result)
+        return result
+    }
+}
+
+let curlWriteToMemory: tesp_curl_data_callback = { pointer, size, count, context in
+    guard let pointer, let context else { return 0 }
+    let sink = Unmanaged<CurlMemorySink>.fromOpaque(context).takeUnretainedValue()
+    let total = size * count
+    guard sink.data.count + total <= sink.limit else { return 0 }
+    sink.data.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: total)
+    return total
+}

@@ -1,0 +1,185 @@
+import CCurl
+import Foundation
+import NIOPosix
+
+/// FTP, FTPS, HTTP and HTTPS through libcurl. Every blocking libcurl call runs on `threads`, whose size is the
+/// global bound on concurrent transfers.
+public struct CurlStorage: Storage {
+    private let threads: NIOThreadPool
+    /// A netrc file with credentials per host, or empty.
+    private let netrcFile: String
+
+    public init(threads: NIOThreadPool, netrcFile: String = "") {
+        self.threads = threads
+        self.netrcFile = netrcFile
+    }
+
+    public func download(_ url: StorageURL, to localPath: String, credentials: Credential?) async throws -> Int64 {
+        let netrc = netrcFile
+        return try await threads.runIfActive {
+            let descriptor = open(localPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                throw TransferError(.failed, "cannot write \(localPath): \(String(cString: strerror(errno)))")
+            }
+            defer { close(descriptor) }
+            let stream = CurlFileStream(descriptor: descriptor)
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc)
+            if url.scheme.hasPrefix("http") { try curl.set(CURLOPT_FOLLOWLOCATION, 1) }
+            try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToFile)
+            try withExtendedLifetime(stream) {
+                try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(stream).toOpaque())
+                try Self.run(curl, url, "download")
+            }
+            return stream.bytes
+        }
+    }
+
+    public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        let netrc = netrcFile
+        return try await threads.runIfActive {
+            let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw TransferError(.failed, "cannot read \(localPath): \(String(cString: strerror(errno)))")
+            }
+            defer { close(descriptor) }
+            var info = stat()
+            fstat(descriptor, &info)
+            let stream = CurlFileStream(descriptor: descriptor)
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc)
+            try curl.set(CURLOPT_UPLOAD, 1)  // FTP STOR, HTTP PUT
+            try curl.set(CURLOPT_INFILESIZE_LARGE, offset: Int64(info.st_size))
+            if url.scheme.hasPrefix("ftp") {
+                try curl.set(CURLOPT_FTP_CREATE_MISSING_DIRS, Int(CURLFTP_CREATE_DIR_RETRY.rawValue))
+            }
+            try curl.set(CURLOPT_READFUNCTION, callback: curlReadFromFile)
+            try withExtendedLifetime(stream) {
+                try curl.set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(stream).toOpaque())
+                try Self.run(curl, url, "upload")
+            }
+            return stream.bytes
+        }
+    }
+
+    public func listFiles(under url: StorageURL, credentials: Credential?) async throws -> [RemoteFile] {
+        guard url.scheme.hasPrefix("ftp") else {
+            throw TransferError(.unsupported, "directories cannot be listed over \(url.scheme) (\(url))")
+        }
+        var files: [RemoteFile] = []
+        var pending = [""]  // relative directories still to list
+        while let relative = pending.popLast() {
+            let directory = relative.isEmpty ? url : url.appending(relative)
+            for entry in try await listDirectory(directory, credentials: credentials) {
+                let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
+                if entry.isDirectory {
+                    pending.append(path)
+                } else {
+                    files.append(RemoteFile(relativePath: path, size: entry.size))
+                }
+            }
+        }
+        return files.sorted { $0.relativePath < $1.relativePath }
+    }
+
+    /// One FTP directory, through MLSD (RFC 3659), whose lines say what each entry is.
+    private func listDirectory(_ url: StorageURL, credentials: Credential?) async throws -> [MLSDEntry] {
+        let netrc = netrcFile
+        var directory = url
+        if !directory.path.hasSuffix("/") { directory.path += "/" }
+        let listed = directory
+        let text = try await threads.runIfActive {
+            let sink = CurlMemorySink(limit: 64 * 1024 * 1024)
+            let curl = try Self.prepare(listed, credentials: credentials, netrc: netrc)
+            try curl.set(CURLOPT_CUSTOMREQUEST, "MLSD")
+            try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToMemory)
+            try withExtendedLifetime(sink) {
+                try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
+                try Self.run(curl, listed, "listing")
+            }
+            return String(decoding: sink.data, as: UTF8.self)
+        }
+        return MLSDEntry.parse(text)
+    }
+
+    private static func prepare(_ url: StorageURL, credentials: Credential?, netrc: String) throws -> CurlEasy {
+        let curl = try CurlEasy()
+        try curl.set(CURLOPT_URL, url.withoutCredentials.text)
+        if let credentials {
+            try curl.set(CURLOPT_USERNAME, credentials.user)
+            try curl.set(CURLOPT_PASSWORD, credentials.password)
+        } else if !netrc.isEmpty {
+            try curl.set(CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue))
+            try curl.set(CURLOPT_NETRC_FILE, netrc)
+        }
+        if url.scheme.hasPrefix("http") {
+            try curl.set(CURLOPT_FAILONERROR, 1)
+            try curl.set(CURLOPT_USERAGENT, "TESP")
+        }
+        return curl
+    }
+
+    private static func run(_ curl: CurlEasy, _ url: StorageURL, _ operation: String) throws {
+        let (code, message) = curl.perform()
+        guard code != CURLE_OK else { return }
+        throw classify(code, response: curl.responseCode, message: message, url: url, operation: operation)
+    }
+
+    /// Turns a libcurl failure into a transient or permanent ``TransferError``.
+    static func classify(_ code: CURLcode, response: Int, message: String, url: StorageURL, operation: String) -> TransferError {
+        let detail = "\(operation) of \(url) failed: \(message)" + (response > 0 ? " (server said \(response))" : "")
+        let isFTP = url.scheme.hasPrefix("ftp")
+        if isFTP {
+            switch response {
+            case 421, 425, 426, 450, 451: return TransferError(.transient, detail)
+            case 530: return TransferError(.denied, detail)
+            case 550: return TransferError(.notFound, detail)
+            default: break
+            }
+        } else {
+            switch response {
+            case 408, 429, 500...599: return TransferError(.transient, detail)
+            case 401, 403: return TransferError(.denied, detail)
+            case 404, 410: return TransferError(.notFound, detail)
+            case 400...499: return TransferError(.failed, detail)
+            default: break
+            }
+        }
+        switch code {
+        case CURLE_REMOTE_FILE_NOT_FOUND, CURLE_REMOTE_ACCESS_DENIED:
+            return TransferError(.notFound, detail)
+        case CURLE_LOGIN_DENIED:
+            return TransferError(.denied, detail)
+        case CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING,
+            CURLE_PARTIAL_FILE, CURLE_COULDNT_RESOLVE_HOST, CURLE_FTP_ACCEPT_FAILED, CURLE_FTP_ACCEPT_TIMEOUT,
+            CURLE_FTP_WEIRD_PASV_REPLY, CURLE_FTP_CANT_GET_HOST, CURLE_SSL_CONNECT_ERROR:
+            return TransferError(.transient, detail)
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            return TransferError(.unsupported, detail)
+        default:
+            return TransferError(.failed, detail)
+        }
+    }
+}
+
+/// One line of an FTP MLSD listing: `type=file;size=12;modify=…; name`.
+struct MLSDEntry: Equatable {
+    var name: String
+    var isDirectory: Bool
+    var size: Int64?
+
+    static func parse(_ text: String) -> [MLSDEntry] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            guard let space = line.firstIndex(of: " ") else { return nil }
+            let name = String(line[line.index(after: space)...])
+            var facts: [String: String] = [:]
+            for fact in line[..<space].split(separator: ";") {
+                let pair = fact.split(separator: "=", maxSplits: 1)
+                if pair.count == 2 { facts[pair[0].lowercased()] = String(pair[1]) }
+            }
+            switch facts["type"]?.lowercased() {
+            case "file": return MLSDEntry(name: name, isDirectory: false, size: facts["size"].flatMap { Int64($0) })
+            case "dir": return MLSDEntry(name: name, isDirectory: true, size: nil)
+            default: return nil  // cdir, pdir, links and the rest
+            }
+        }
+    }
+}

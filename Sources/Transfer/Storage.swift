@@ -1,0 +1,36 @@
+/// One file found under a directory URL.
+public struct RemoteFile: Sendable, Equatable {
+    /// The path below the listed directory, without a leading `/` (`sub/dir/file.txt`).
+    public var relativePath: String
+    public var size: Int64?
+
+    public init(relativePath: String, size: Int64? = nil) {
+        self.relativePath = relativePath
+        self.size = size
+    }
+}
+
+/// Moves files between this machine's disk and one kind of storage (FTP, HTTP, local files).
+///
+/// Transfers stream through disk: memory use does not grow with the file size.
+public protocol Storage: Sendable {
+    /// Writes the file at `url` to `localPath` (created or replaced). - Returns: the number of bytes.
+    func download(_ url: StorageURL, to localPath: String, credentials: Credential?) async throws -> Int64
+    /// Writes the file at `localPath` to `url`, creating missing directories. - Returns: the number of bytes.
+    func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64
+    /// Every file below the directory `url`, recursively.
+    func listFiles(under url: StorageURL, credentials: Credential?) async throws -> [RemoteFile]
+}
+
+/// A user name and password for a storage server.
+public struct Credential: Sendable, Equatable, CustomStringConvertible {
+    public var user: String
+    public var password: String
+
+    public init(user: String, password: String) {
+        self.user = user
+        self.password = password
+    }
+
+    public var description: String { "\(user):<redacted>" }
+}

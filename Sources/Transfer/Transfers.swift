@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import NIOPosix
+
+/// Every transfer TESP makes, by URL scheme, with retries of transient failures and one global bound on how many
+/// run at once (the size of its thread pool: libcurl and file copies block).
+public final class Transfers: Sendable {
+    /// What the operator configured.
+    public struct Configuration: Sendable {
+        /// Transfers in flight at once, over all tasks.
+        public var maxConcurrent: Int
+        /// How often a transient failure is retried.
+        public var retries: Int
+        /// The first wait before a retry; it doubles each time.
+        public var retryDelay: Duration
+        /// Directories `file://` URLs may point into; none: `file://` is refused.
+        public var allowedFileDirectories: [String]
+        /// A netrc file with credentials per host, or empty.
+        public var netrcFile: String
+        /// Credentials per server, as URLs with user info (`ftp://user:password@host:port`).
+        public var credentials: [StorageURL]
+
+        public init(
+            maxConcurrent: Int = 8,
+            retries: Int = 4,
+            retryDelay: Duration = .milliseconds(500),
+            allowedFileDirectories: [String] = [],
+            netrcFile: String = "",
+            credentials: [StorageURL] = []
+        ) {
+            self.maxConcurrent = maxConcurrent
+            self.retries = retries
+            self.retryDelay = retryDelay
+            self.allowedFileDirectories = allowedFileDirectories
+            self.netrcFile = netrcFile
+            self.credentials = credentials
+        }
+    }
+
+    /// The URL schemes TESP can read and write.
+    public static let supportedSchemes: Set<String> = ["ftp", "ftps", "http", "https", "file"]
+
+    public let configuration: Configuration
+    private let threads: NIOThreadPool
+    private let curl: CurlStorage
+    private let files: LocalFileStorage
+    private let logger: Logger
+
+    public init(_ configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.threads = NIOThreadPool(numberOfThreads: max(1, configuration.maxConcurrent))
+        self.threads.start()
+        self.curl = CurlStorage(threads: threads, netrcFile: configuration.netrcFile)
+        self.files = LocalFileStorage(allowedDirectories: configuration.allowedFileDirectories, threads: threads)
+        self.logger = logger
+    }
+
+    /// Stops the transfer threads; call once, when nothing transfers any more.
+    public func shutdown() async throws {
+        try await threads.shutdownGracefully()
+    }
+
+    public func download(_ url: StorageURL, to localPath: String, secret: String?) async throws -> Int64 {
+        let storage = try self.storage(for: url)
+        let credential = credential(for: url, secret: secret)
+        return try await retrying("download", url) { try await storage.download(url, to: localPath, credentials: credential) }
+    }
+
+    public func upload(_ localPath: String, to url: StorageURL, secret: String?) async throws -> Int64 {
+        let storage = try self.storage(for: url)
+        let credential = credential(for: url, secret: secret)
+        return try await retrying("upload", url) { try await storage.upload(localPath, to: url, credentials: credential) }
+    }
+
+    public func listFiles(under url: StorageURL, secret: String?) async throws -> [RemoteFile] {
+        let storage = try self.storage(for: url)
+        let credential = credential(for: url, secret: secret)
+        return try await retrying("listing", url) { try await storage.listFiles(under: url, credentials: credential) }
+    }
+
+    private func storage(for url: StorageURL) throws -> any Storage {
+        switch url.scheme {
+        case "ftp", "ftps", "http", "https": return curl
+        case "file": return files
+        default: throw TransferError(.unsupported, "\(url.scheme):// URLs are not supported")
+        }
+    }
+
+    /// The credential for `url`: its user with the password the task came with (`secret`), else the configured
+    /// credential for the same server (and user, when the URL names one); none means anonymous (or netrc).
+    func credential(for url: StorageURL, secret: String?) -> Credential? {
+        if let user = url.user, let password = secret ?? url.password {
+            return Credential(user: user, password: password)
+        }
+        let configured = configuration.credentials.first { entry in
+            entry.origin == url.origin && (url.user == nil || entry.user == url.user)
+        }
+        if let configured, let user = configured.user {
+            return Credential(user: user, password: configured.password ?? "")
+        }
+        return url.user.map { Credential(user: $0, password: "") }
+    }
+
+    private func retrying<T: Sendable>(_ what: String, _ url: StorageURL, _ body: () async throws -> T) async throws -> T {
+        var delay = configuration.retryDelay
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as TransferError where error.code == .transient && attempt < configuration.retries {
+                attempt += 1
+                logger.warning(
+                    "Transfer failed; will retry",
+                    metadata: ["transfer.url": "\(url)", "transfer.operation": "\(what)", "error": "\(error)", "attempt": "\(attempt)"]
+                )
+                try await Task.sleep(for: delay)
+                delay = delay * 2
+            } catch is NIOThreadPoolError.ThreadPoolInactive {
+                throw CancellationError()
+            }
+        }
+    }
+}
