@@ -71,6 +71,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Client",
+            dependencies: [
+                "TES",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "Config",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
@@ -85,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "tesp",
             dependencies: [
-                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "Transfer",
+                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "Transfer", "Client",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
