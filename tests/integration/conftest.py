@@ -77,9 +77,10 @@ def local_files(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tesp_server(tmp_path_factory, mongodb_uri, pulsar, local_files):
+def tesp_server(tmp_path_factory, mongodb_uri, pulsar, local_files, swagger_ui_dir):
     server = Tesp(tmp_path_factory.mktemp("tesp"), mongodb_uri, pulsar, database="tesp_it_" + uuid.uuid4().hex[:8],
                   TESP_TRANSFER__FILE_ALLOWED_DIRECTORIES=str(local_files),
+                  TESP_SERVER__SWAGGER_UI_DIR=swagger_ui_dir,
                   TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path_factory.mktemp("staging")))
     server.start()
     yield server
@@ -105,3 +106,10 @@ def client(base_url) -> tes.HTTPClient:
 def http() -> requests.Session:
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def swagger_ui_dir() -> str:
+    """Swagger UI's files from the swagger-ui-bundle package (no internet here, so no CDN)."""
+    import swagger_ui_bundle
+    return str(swagger_ui_bundle.swagger_ui_path)

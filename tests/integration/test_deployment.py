@@ -1,0 +1,72 @@
+"""What a user meets first: the Swagger UI page in a real (headless) browser, and the docker-compose stack's files.
+
+No Docker engine runs here: the compose file is validated with `docker-compose config` and the Dockerfiles are
+linted with hadolint; building and running the images is left to machines with Docker.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from servers import REPO
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    raise AssertionError("no headless browser installed: scripts/test installs Debian's chromium")
+
+
+def test_swagger_ui_lists_the_operations_in_a_browser(tesp_server, tmp_path):
+    # Swagger UI renders in JavaScript after fetching the OpenAPI document: give it virtual time, then read the DOM.
+    common = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+              f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(common + ["--dump-dom", tesp_server.url + "/ui"], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    for operation in ("/service-info", "/tasks", "/tasks/{id}", "/tasks/{id}:cancel"):
+        assert f'data-path="{operation}"' in html, f"operation {operation} not rendered"
+    for summary in ("ListTasks", "CreateTask", "GetTask", "CancelTask"):
+        assert summary in html
+    # A screenshot for people (kept with the test run's files).
+    screenshot = tmp_path / "swagger-ui.png"
+    shot = subprocess.run(common + ["--window-size=1280,1600", f"--screenshot={screenshot}", tesp_server.url + "/ui"],
+                          capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0 and screenshot.stat().st_size > 10_000
+    # The page's script and styles came from this server, not from the internet.
+    assert '/ui/assets/swagger-ui-bundle.js' in html
+
+
+def test_the_compose_file_is_valid():
+    result = subprocess.run(["docker-compose", "-f", str(REPO / "docker-compose.yaml"), "config"],
+                            capture_output=True, text=True, env={**os.environ, "PULSAR_TOKEN": "test-token"})
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    services = config["services"]
+    assert set(services) == {"tesp", "mongodb", "pulsar", "ftp"}
+    assert services["mongodb"]["image"].startswith("mongo")
+    assert services["tesp"]["environment"]["TESP_PROFILE"] == "dev-docker"
+    assert all(services["tesp"]["depends_on"][name]["condition"] == "service_healthy"
+               for name in ("mongodb", "pulsar", "ftp"))
+    # Docker-outside-of-Docker: the staging directory has the same path inside Pulsar and on the host.
+    staging = [v for v in services["pulsar"]["volumes"] if "staging" in str(v)]
+    assert staging and all(v["source"] == v["target"] if isinstance(v, dict) else v.split(":")[0] == v.split(":")[1]
+                           for v in staging)
+
+
+def test_the_dockerfiles_pass_hadolint_and_run_as_non_root():
+    hadolint = Path(sys.executable).parent / "hadolint"
+    for dockerfile in sorted((REPO / "docker").glob("*.Dockerfile")):
+        result = subprocess.run([str(hadolint), "--config", str(REPO / ".hadolint.yaml"), str(dockerfile)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        text = dockerfile.read_text()
+        assert "HEALTHCHECK" in text, dockerfile.name
+    tesp = (REPO / "docker" / "tesp.Dockerfile").read_text()
+    assert re.search(r"^USER 10001$", tesp, re.M)
+    assert "swift build -c release" in tesp and "debian:bookworm-slim" in tesp
