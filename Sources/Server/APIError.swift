@@ -5,10 +5,13 @@ import Hummingbird
 public struct APIError: HTTPResponseError, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let message: String
+    /// For 405: the methods the path answers.
+    public let allowedMethods: [HTTPRequest.Method]
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, allowedMethods: [HTTPRequest.Method] = []) {
         self.status = status
         self.message = message
+        self.allowedMethods = allowedMethods
     }
 
     public var description: String { "\(status.code) \(message)" }
@@ -25,6 +28,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if status == .serviceUnavailable { headers[.retryAfter] = "1" }
+        if !allowedMethods.isEmpty { headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -20,6 +20,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.warning("Task store unavailable", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "the task store is unavailable; try again shortly")
         } catch let error as any HTTPResponseError {
+            if error.status == .notFound, let allowed = APIRoutes.allowedMethods(for: request.uri.path) {
+                throw APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)", allowedMethods: allowed)
+            }
             throw APIError(error.status, Self.message(for: error, request: request))
         } catch {
             context.logger.error("Request failed", metadata: ["error.type": "\(type(of: error))", "error": "\(error)"])

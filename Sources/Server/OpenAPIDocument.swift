@@ -92,6 +92,7 @@ enum OpenAPIDocument {
                   type: array
                   items:
                     type: string
+                    minLength: 1
               - name: tag_value
                 description: OPTIONAL. The companion value field for tag_key
                 in: query
@@ -104,10 +105,15 @@ enum OpenAPIDocument {
                 in: query
                 description: 'Optional number of tasks to return in one page.
 
-                  Must be less than 2048. Defaults to 256.'
+                  Must be less than 2048. Defaults to 256.
+
+
+                  TESP: 0 means the default (256); values above 2048 are lowered to 2048; negative values are a
+                  400.'
                 schema:
                   type: integer
                   format: int32
+                  minimum: 0
               - name: page_token
                 in: query
                 description: 'OPTIONAL. Page token is used to retrieve the next page of results.
@@ -418,9 +424,9 @@ enum OpenAPIDocument {
                   type: string
                 url:
                   type: string
-                  description: "REQUIRED, unless \"content\" is set.\n\nURL in long term storage, for example:\n - s3://my-object-store/file1\n\
+                  description: "REQUIRED, unless \"content\" is set.\n\nURL in long term storage, for example:\n - ftp://ftp.example.org/file1\n\
                     \ - gs://my-bucket/file2\n - file:///path/to/my/file\n - /path/to/my/file"
-                  example: s3://my-object-store/file1
+                  example: ftp://ftp.example.org/file1
                 path:
                   type: string
                   description: 'Path of the file inside the container.
@@ -497,7 +503,7 @@ enum OpenAPIDocument {
                   type: string
                   description: "URL at which the TES server makes the output accessible after the task is complete.\nWhen tesOutput.path\
                     \ contains wildcards, it must be a directory; see\n`tesOutput.path_prefix` for details on how output URLs are\
-                    \ constructed in this case.\nFor Example:\n - `s3://my-object-store/file1`\n - `gs://my-bucket/file2`\n - `file:///path/to/my/file`"
+                    \ constructed in this case.\nFor Example:\n - `ftp://ftp.example.org/file1`\n - `gs://my-bucket/file2`\n - `file:///path/to/my/file`"
                 path:
                   type: string
                   description: 'Absolute path of the file inside the container.
@@ -681,8 +687,6 @@ enum OpenAPIDocument {
               - PREEMPTED
               - CANCELING
             tesTask:
-              required:
-              - executors
               type: object
               properties:
                 id:
@@ -708,7 +712,7 @@ enum OpenAPIDocument {
                   items:
                     $ref: '#/components/schemas/tesInput'
                   example:
-                  - url: s3://my-object-store/file1
+                  - url: ftp://ftp.example.org/file1
                     path: /data/file1
                 outputs:
                   type: array
@@ -719,7 +723,7 @@ enum OpenAPIDocument {
                     $ref: '#/components/schemas/tesOutput'
                   example:
                   - path: /data/outfile
-                    url: s3://my-object-store/outfile-1
+                    url: ftp://ftp.example.org/outfile-1
                     type: FILE
                 resources:
                   $ref: '#/components/schemas/tesResources'
@@ -791,7 +795,12 @@ enum OpenAPIDocument {
                     This is set by the system, not the client.'
                   example: 2020-10-02 10:00:00-05:00
                   readOnly: true
-              description: Task describes an instance of a task.
+              description: 'Task describes an instance of a task.
+
+
+                TESP: `executors` is required (and must not be empty) when a task is created; it is not marked
+                required here because the MINIMAL view, which the specification defines as `id` and `state` only,
+                returns tasks without it.'
             tesTaskLog:
               required:
               - logs

