@@ -171,3 +171,31 @@ class FtpServer:
     def stop(self) -> None:
         if self.process:
             stop_session(self.process)
+
+
+class MongoServer:
+    """A SecantusDB (MongoDB wire protocol) of a test's own, keeping its data on disk across restarts."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.uri = f"mongodb://127.0.0.1:{self.port}/?serverSelectionTimeoutMS=1000&connectTimeoutMS=1000"
+        self.process = None
+
+    def start(self) -> "MongoServer":
+        (self.directory / "data").mkdir(parents=True, exist_ok=True)
+        log = open(self.directory / "mongodb.log", "ab")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(self.port),
+             "--storage-path", str(self.directory / "data"), "--standalone"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+
+        def ready():
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        wait_for(ready, "MongoDB (SecantusDB)", self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            stop_session(self.process, timeout=20)

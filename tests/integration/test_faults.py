@@ -1,0 +1,60 @@
+"""Faults against the real servers: the task store going away while tasks run."""
+import time
+import uuid
+
+import requests
+
+from helpers import create, executor, wait_for_state
+from servers import MongoServer, Pulsar, Tesp
+
+
+def test_a_store_outage_gives_quick_503s_and_the_engine_resumes(tmp_path):
+    mongo = MongoServer(tmp_path / "mongo").start()
+    pulsar = Pulsar(tmp_path / "pulsar").start()
+    tesp = Tesp(tmp_path, mongo.uri, pulsar, database="tesp_fault_" + uuid.uuid4().hex[:8]).start()
+    try:
+        task_id = create(tesp.api, {"executors": [executor(["sh", "-c", "sleep 3; echo survived"])]})
+        wait_for_state(tesp.api, task_id, "RUNNING")
+        mongo.stop()
+
+        # The API answers 503, quickly, and creates nothing.
+        for method, path, body in (("GET", f"/tasks/{task_id}", None), ("GET", "/tasks", None),
+                                   ("POST", "/tasks", {"executors": [executor(["true"])]})):
+            started = time.monotonic()
+            response = requests.request(method, tesp.api + path, json=body, timeout=10)
+            assert response.status_code == 503, response.text
+            assert response.json()["code"] == 503 and "unavailable" in response.json()["message"]
+            assert time.monotonic() - started < 3
+        ready = requests.get(tesp.url + "/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["mongodb"] == "unavailable"
+
+        time.sleep(4)  # the job ends while the store is down: the engine must hold on to it
+        mongo.start()
+        task = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=60)
+        assert task["logs"][0]["logs"][0]["stdout"] == "survived\n"
+        assert len(requests.get(tesp.api + "/tasks", timeout=10).json()["tasks"]) == 1  # nothing half-written
+    finally:
+        tesp.stop()
+        pulsar.stop()
+        mongo.stop()
+
+
+def test_kill_9_with_many_tasks_in_flight_runs_each_job_once(tmp_path, mongodb_uri):
+    pulsar = Pulsar(tmp_path / "pulsar", concurrent_jobs=4).start()
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_kill_" + uuid.uuid4().hex[:8]).start()
+    try:
+        # Each run appends to a file in the job's own directory: a second submission would show a second line.
+        script = "echo run >> /data/runs; sleep 1; cat /data/runs"
+        ids = [create(tesp.api, {"executors": [executor(["sh", "-c", script])], "volumes": ["/data"]})
+               for _ in range(20)]
+        time.sleep(0.3)  # some queued, some initializing, some running
+        states = {requests.get(f"{tesp.api}/tasks/{i}", timeout=10).json()["state"] for i in ids}
+        tesp.kill()
+        tesp.start()
+        for task_id in ids:
+            task = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=120)
+            assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task
+        print(f"states when killed: {sorted(states)}")
+    finally:
+        tesp.stop()
+        pulsar.stop()
