@@ -106,12 +106,15 @@ public final class Engine: Service, TaskEvents {
         for state in [TESState.canceling, .queued, .initializing, .running, .paused] {
             var request = TESListRequest(filter: TESTaskFilter(state: state), pageSize: TESListRequest.maxPageSize)
             do {
+                var count = 0
                 while true {
                     let page = try await store.list(request)
                     ids += page.tasks.compactMap(\.id)
+                    count += page.tasks.count
                     guard let next = page.nextAfterID else { break }
                     request.afterID = next
                 }
+                EngineMetrics.tasks(in: state, count: count)
             } catch {
                 logger.warning("Scan of the task store failed", metadata: ["error": "\(error)"])
                 return ids

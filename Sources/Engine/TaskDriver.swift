@@ -90,6 +90,7 @@ struct TaskDriver: Sendable {
             uniquingKeysWith: { _, new in new }
         )
         if try await store.compareAndSetState(id: id, from: .queued, to: .initializing, logs: [log]) {
+            EngineMetrics.transition(to: .initializing)
             logger.info("Task initializing", metadata: ["pulsar.server": "\(backend.name)"])
         }
     }
@@ -138,6 +139,7 @@ struct TaskDriver: Sendable {
             logger.info("Pulsar already has the job; not submitting it again", metadata: ["pulsar.state": "\(existing.state)"])
         }
         if try await store.compareAndSetState(id: id, from: .initializing, to: .running) {
+            EngineMetrics.transition(to: .running)
             logger.info("Task running")
         }
     }
@@ -181,7 +183,9 @@ struct TaskDriver: Sendable {
             }
             let status: PulsarJobStatus
             do {
+                let pollStart = ContinuousClock.now
                 status = try await polls.run { try await backend.status(jobID: jobID) }
+                EngineMetrics.pollDuration(ContinuousClock.now - pollStart)
                 failingSince = nil
             } catch let error as PulsarError where error.isTransient {
                 let since = failingSince ?? .now
@@ -339,6 +343,7 @@ struct TaskDriver: Sendable {
         if let message { log.systemLogs = (log.systemLogs ?? []) + [message] }
         let from = task.state ?? .unknown
         if from.canMove(to: outcome), try await store.compareAndSetState(id: id, from: from, to: outcome, logs: [log]) {
+            EngineMetrics.transition(to: outcome)
             logger.info("Task finished", metadata: ["tes.task.state": "\(outcome.rawValue)"])
             if let message { logger.warning("Task failed", metadata: ["reason": "\(message)"]) }
             if let backend, outcome == .complete || !configuration.keepFailedJobs {
@@ -370,6 +375,7 @@ struct TaskDriver: Sendable {
         }
         log.endTime = Date()
         if try await store.compareAndSetState(id: id, from: .canceling, to: .canceled, logs: task.logs == nil ? [] : [log]) {
+            EngineMetrics.transition(to: .canceled)
             logger.info("Task canceled")
         }
     }

@@ -17,6 +17,7 @@ public func buildRouter(
     let router = Router(context: BasicRequestContext.self)
     router.addMiddleware {
         LogRequestsMiddleware(.debug)
+        MetricsMiddleware()
         APIErrorMiddleware()
     }
     let tasks = TaskController<BasicRequestContext, _>(
@@ -34,5 +35,12 @@ public func buildRouter(
     }
     DocsController(swaggerUIDir: configuration.swaggerUIDir).addRoutes(to: router, apiPrefixes: tesAPIPrefixes)
     HealthController(checks: configuration.readinessChecks).addRoutes(to: router)
+    if let metricsText = configuration.metricsText {
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
+    }
     return router
 }

@@ -10,18 +10,22 @@ public struct ServerConfiguration: Sendable {
     public var swaggerUIDir: String
     /// What `/readyz` asks.
     public var readinessChecks: [ReadinessCheck]
+    /// The metrics in Prometheus' text format, served at `/metrics`; `nil`: no `/metrics`.
+    public var metricsText: (@Sendable () -> String)?
 
     public init(
         maxBodyBytes: Int,
         limits: TESValidationLimits,
         serviceInfo: TESServiceInfo,
         swaggerUIDir: String = "",
-        readinessChecks: [ReadinessCheck] = []
+        readinessChecks: [ReadinessCheck] = [],
+        metricsText: (@Sendable () -> String)? = nil
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
         self.serviceInfo = serviceInfo
         self.swaggerUIDir = swaggerUIDir
         self.readinessChecks = readinessChecks
+        self.metricsText = metricsText
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOPosix
 
 /// Every transfer TESP makes, by URL scheme, with retries of transient failures and one global bound on how many
@@ -63,13 +64,17 @@ public final class Transfers: Sendable {
     public func download(_ url: StorageURL, to localPath: String, secret: String?) async throws -> Int64 {
         let storage = try self.storage(for: url)
         let credential = credential(for: url, secret: secret)
-        return try await retrying("download", url) { try await storage.download(url, to: localPath, credentials: credential) }
+        let bytes = try await retrying("download", url) { try await storage.download(url, to: localPath, credentials: credential) }
+        Self.countBytes(bytes, direction: "in", url: url)
+        return bytes
     }
 
     public func upload(_ localPath: String, to url: StorageURL, secret: String?) async throws -> Int64 {
         let storage = try self.storage(for: url)
         let credential = credential(for: url, secret: secret)
-        return try await retrying("upload", url) { try await storage.upload(localPath, to: url, credentials: credential) }
+        let bytes = try await retrying("upload", url) { try await storage.upload(localPath, to: url, credentials: credential) }
+        Self.countBytes(bytes, direction: "out", url: url)
+        return bytes
     }
 
     public func listFiles(under url: StorageURL, secret: String?) async throws -> [RemoteFile] {
@@ -101,6 +106,11 @@ public final class Transfers: Sendable {
         return url.user.map { Credential(user: $0, password: "") }
     }
 
+    private static func countBytes(_ bytes: Int64, direction: String, url: StorageURL) {
+        Counter(label: "tesp_transfer_bytes_total", dimensions: [("direction", direction), ("scheme", url.scheme)])
+            .increment(by: bytes)
+    }
+
     private func retrying<T: Sendable>(_ what: String, _ url: StorageURL, _ body: () async throws -> T) async throws -> T {
         var delay = configuration.retryDelay
         var attempt = 0
@@ -117,6 +127,10 @@ public final class Transfers: Sendable {
                 delay = delay * 2
             } catch is NIOThreadPoolError.ThreadPoolInactive {
                 throw CancellationError()
+            } catch let error as TransferError {
+                Counter(label: "tesp_transfer_failures_total", dimensions: [("scheme", url.scheme), ("kind", "\(error.code)")])
+                    .increment()
+                throw error
             }
         }
     }

@@ -5,6 +5,8 @@ import Engine
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import Pulsar
 import Server
 import TES
@@ -43,6 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tesp")
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
 
         let store = try MongoTaskStore(
             .init(
@@ -67,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.readinessChecks =
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
             + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
+        serverConfiguration.metricsText = { metrics.emitToString() }
         let router = buildRouter(store: store, events: engine, configuration: serverConfiguration)
         var app = Application(
             router: router,

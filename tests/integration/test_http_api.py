@@ -109,3 +109,16 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, mo
         assert result.returncode == 0, result.stdout[-6000:]
     finally:
         server.stop()
+
+
+def test_prometheus_metrics(api, base_url, http):
+    from helpers import create, executor, wait_for_state
+
+    task_id = create(api, {"executors": [executor(["true"])]})
+    wait_for_state(api, task_id, "COMPLETE")
+    metrics = http.get(base_url + "/metrics")
+    assert metrics.status_code == 200 and metrics.headers["Content-Type"].startswith("text/plain")
+    text = metrics.text
+    assert 'tesp_task_transitions_total{to="COMPLETE"}' in text
+    assert "tesp_pulsar_poll_duration_seconds" in text
+    assert "hb_requests" in text and 'http_response_status_code="200"' in text

@@ -1,0 +1,20 @@
+import Metrics
+import TES
+
+/// What the engine reports through swift-metrics (exported by `tesp serve` at `/metrics` for Prometheus).
+enum EngineMetrics {
+    /// A task reached `state` (one count per state change the engine made).
+    static func transition(to state: TESState) {
+        Counter(label: "tesp_task_transitions_total", dimensions: [("to", state.rawValue)]).increment()
+    }
+
+    /// How many tasks the last store scan found in each state the engine works on.
+    static func tasks(in state: TESState, count: Int) {
+        Gauge(label: "tesp_tasks", dimensions: [("state", state.rawValue)]).record(count)
+    }
+
+    /// How long one Pulsar status call took.
+    static func pollDuration(_ duration: Duration) {
+        Timer(label: "tesp_pulsar_poll_duration_seconds").record(duration: duration)
+    }
+}
