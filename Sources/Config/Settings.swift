@@ -103,6 +103,8 @@ public struct Settings: Codable, Sendable, Equatable {
 
     /// How tasks are run and followed.
     public struct Engine: Codable, Sendable, Equatable {
+        /// Whether this process runs tasks; false serves the API only (tasks wait QUEUED for a process that runs them).
+        public var enabled = true
         /// docker, podman, singularity, apptainer or bwrap (bubblewrap: host filesystem, image ignored).
         public var runtime = "docker"
         /// The runtime's program on the Pulsar host; empty: the runtime's name.
@@ -124,7 +126,7 @@ public struct Settings: Codable, Sendable, Equatable {
         public var heartbeatTimeoutSeconds = 120.0
 
         enum CodingKeys: String, CodingKey {
-            case runtime
+            case enabled, runtime
             case runtimeExecutable = "runtime_executable"
             case pollInitialMs = "poll_initial_ms"
             case pollMaxSeconds = "poll_max_seconds"

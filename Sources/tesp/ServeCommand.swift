@@ -72,11 +72,15 @@ struct ServeCommand: AsyncParsableCommand {
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
             + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
         serverConfiguration.metricsText = { metrics.emitToString() }
-        let router = buildRouter(store: store, events: engine, configuration: serverConfiguration)
+        let router = buildRouter(
+            store: store,
+            events: settings.engine.enabled ? engine : nil,
+            configuration: serverConfiguration
+        )
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.server.host, port: settings.server.port), serverName: "TESP"),
-            services: [store, engine],
+            services: settings.engine.enabled ? [store, engine] : [store],
             logger: logger
         )
         let startupTimeout = settings.db.startupTimeoutSeconds

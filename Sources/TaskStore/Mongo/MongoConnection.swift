@@ -1,6 +1,7 @@
 import CMongoc
 import Foundation
 import Logging
+import Metrics
 import NIOPosix
 import Synchronization
 
@@ -39,6 +40,9 @@ final class MongoConnection: @unchecked Sendable {
 
     /// Runs `body` on a store thread with a pooled client (`mongoc_client_t *`).
     func withClient<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        // Time in the store, thread hop included: the benchmark compares it with the whole request's time.
+        let start = ContinuousClock.now
+        defer { Timer(label: "tesp_store_call_duration_seconds").record(duration: ContinuousClock.now - start) }
         do {
             return try await threads.runIfActive {
                 guard let client = mongoc_client_pool_pop(self.pool) else {
