@@ -58,3 +58,27 @@ def test_kill_9_with_many_tasks_in_flight_runs_each_job_once(tmp_path, mongodb_u
     finally:
         tesp.stop()
         pulsar.stop()
+
+
+def test_ftp_gone_mid_upload_is_retried_then_fails_naming_the_output(tmp_path, api):
+    from servers import FtpServer
+
+    ftp = FtpServer(tmp_path / "ftp").start()
+    try:
+        task_id = create(api, {
+            "outputs": [{"url": ftp.url("results/big.bin"), "path": "/out/big.bin"}],
+            "executors": [executor(["sh", "-c", "head -c 400000000 /dev/zero > /out/big.bin"])],
+        })
+        target = ftp.root / "results" / "big.bin"
+        deadline = time.monotonic() + 120
+        while not (target.exists() and target.stat().st_size > 0):
+            assert time.monotonic() < deadline, "the upload never started"
+            assert requests.get(f"{api}/tasks/{task_id}", timeout=10).json()["state"] not in ("SYSTEM_ERROR", "COMPLETE")
+            time.sleep(0.01)
+        ftp.stop()  # the server goes away in the middle of the upload and stays away
+        task = wait_for_state(api, task_id, "SYSTEM_ERROR", timeout=120)
+        message = " ".join(task["logs"][0]["system_logs"])
+        assert "outputs[0]" in message and "results/big.bin" in message, message
+        assert ftp.password not in message
+    finally:
+        ftp.stop()
