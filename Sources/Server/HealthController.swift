@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// `/healthz` (the process answers) and `/readyz` (the task store and every Pulsar server answer), for load
@@ -6,11 +7,16 @@ struct HealthController<Context: RequestContext> {
     let checks: [ReadinessCheck]
 
     func addRoutes(to router: Router<Context>) {
-        router.get("/healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
+        router.get("/healthz") { _, _ in try jsonResponse(Health(status: "ok"), encoder: JSONEncoder()) }
         router.get("/readyz", use: ready)
     }
 
-    @Sendable func ready(_ request: Request, context: Context) async -> Response {
+    private struct Health: Encodable {
+        let status: String
+        var checks: [String: String]?
+    }
+
+    @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
         let results = await withTaskGroup(of: (String, Bool).self) { group in
             for check in checks {
                 group.addTask {
@@ -30,18 +36,11 @@ struct HealthController<Context: RequestContext> {
             context.logger.warning("Not ready", metadata: ["dependency": "\(name)"])
         }
         let ready = results.allSatisfy(\.1)
-        let fields = results.map { "\"\(Self.escape($0.0))\":\"\($0.1 ? "ok" : "unavailable")\"" }.joined(separator: ",")
-        return Self.json(ready ? .ok : .serviceUnavailable, "{\"status\":\"\(ready ? "ready" : "not ready")\",\"checks\":{\(fields)}}")
-    }
-
-    private static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    private static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let report = Health(
+            status: ready ? "ready" : "not ready",
+            checks: Dictionary(results.map { ($0.0, $0.1 ? "ok" : "unavailable") }, uniquingKeysWith: { first, _ in first })
+        )
+        return try jsonResponse(report, status: ready ? .ok : .serviceUnavailable, encoder: JSONEncoder())
     }
 }
 

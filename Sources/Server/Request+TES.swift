@@ -28,9 +28,9 @@ extension Request {
 }
 
 /// A JSON response made with the API's encoder (RFC 3339 times, no nulls).
-func jsonResponse(_ value: some Encodable, encoder: JSONEncoder) throws -> Response {
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok, encoder: JSONEncoder) throws -> Response {
     let data = try encoder.encode(value)
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
-    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
