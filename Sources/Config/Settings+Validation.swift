@@ -1,6 +1,10 @@
 extension Settings {
     static let runtimes = ["docker", "podman", "singularity", "apptainer", "bwrap"]
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    static let logFormats = ["text", "json"]
+    static let authModes = ["none", "basic", "oidc"]
+    static let accessPolicies = ["all", "owner", "owner-or-admin"]
+    static let tokenAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 
     /// Checks values that have the right type but make no sense.
     /// - Throws: ``SettingsError`` naming the key.
@@ -54,5 +58,44 @@ extension Settings {
             "must be URLs with user info (ftp://user:password@host)"
         )
         try check(Self.logLevels.contains(log.level), "log.level", "must be one of \(Self.logLevels.joined(separator: ", "))")
+        try check(Self.logFormats.contains(log.format), "log.format", "must be one of \(Self.logFormats.joined(separator: ", "))")
+        try validateAuth()
+    }
+
+    private func validateAuth() throws(SettingsError) {
+        func check(_ ok: Bool, _ key: String, _ rule: String) throws(SettingsError) {
+            if !ok { throw SettingsError("setting '\(key)' \(rule)") }
+        }
+        func isHTTPURL(_ text: String) -> Bool { text.hasPrefix("https://") || text.hasPrefix("http://") }
+        try check(Self.authModes.contains(auth.mode), "auth.mode", "must be one of \(Self.authModes.joined(separator: ", "))")
+        try check(Self.accessPolicies.contains(auth.policy), "auth.policy", "must be one of \(Self.accessPolicies.joined(separator: ", "))")
+        try check(!auth.realm.isEmpty && !auth.realm.contains("\""), "auth.realm", "must be non-empty without '\"'")
+        // Entries are secrets: a message names their position, never their text.
+        for (index, entry) in auth.basic.users.enumerated() {
+            let parts = entry.value.split(separator: ":", maxSplits: 1)
+            try check(
+                parts.count == 2 && !parts[0].isEmpty && parts[1].hasPrefix("$2"),
+                "auth.basic.users[\(index)]",
+                "must be 'name:bcrypt-hash' (htpasswd -nbB, or tesp hash-password)"
+            )
+        }
+        switch auth.mode {
+        case "basic":
+            try check(!auth.basic.users.isEmpty, "auth.basic.users", "must list at least one user when auth.mode is basic")
+        case "oidc":
+            try check(isHTTPURL(auth.oidc.issuer), "auth.oidc.issuer", "must be the issuer's http(s) URL when auth.mode is oidc")
+            try check(!auth.oidc.audiences.isEmpty, "auth.oidc.audiences", "must name at least one audience when auth.mode is oidc")
+        default:
+            break
+        }
+        try check(auth.oidc.jwksURL.isEmpty || isHTTPURL(auth.oidc.jwksURL), "auth.oidc.jwks_url", "must be empty or an http(s) URL")
+        try check(
+            !auth.oidc.algorithms.isEmpty && auth.oidc.algorithms.allSatisfy(Self.tokenAlgorithms.contains),
+            "auth.oidc.algorithms",
+            "must be some of \(Self.tokenAlgorithms.joined(separator: ", "))"
+        )
+        try check(!auth.oidc.subjectClaim.isEmpty, "auth.oidc.subject_claim", "must not be empty")
+        try check(auth.oidc.leewaySeconds >= 0, "auth.oidc.leeway_seconds", "must not be negative")
+        try check(auth.oidc.jwksRefreshSeconds >= 10, "auth.oidc.jwks_refresh_seconds", "must be at least 10")
     }
 }

@@ -168,10 +168,66 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
+    /// Who may call the task endpoints, and which tasks each caller sees.
+    public struct Auth: Codable, Sendable, Equatable {
+        /// none (anyone, anonymous: local development), basic (HTTP Basic) or oidc (bearer JWTs).
+        public var mode = "none"
+        /// all (everyone sees every task), owner (callers see the tasks they created) or owner-or-admin (and admins
+        /// see every task). Not used with mode none.
+        public var policy = "owner-or-admin"
+        /// Subjects (user names, or the tokens' subject claim) that are admins.
+        public var admins: [String] = []
+        /// The realm named in `WWW-Authenticate`.
+        public var realm = "TESP"
+        public var basic = Basic()
+        public var oidc = OIDC()
+
+        /// HTTP Basic.
+        public struct Basic: Codable, Sendable, Equatable {
+            /// `name:bcrypt-hash` entries (`htpasswd -nbB name password`, or `tesp hash-password`); set them through
+            /// `TESP_AUTH__BASIC__USERS` or `TESP_AUTH__BASIC__USERS_FILE` (an htpasswd file).
+            public var users: [Secret] = []
+        }
+
+        /// OpenID Connect bearer tokens (JWTs signed by the issuer).
+        public struct OIDC: Codable, Sendable, Equatable {
+            /// The issuer (`iss`) tokens must carry; its discovery document gives the keys unless `jwks_url` is set.
+            public var issuer = ""
+            /// Tokens must name one of these in `aud` (the client id registered for TESP).
+            public var audiences: [String] = []
+            /// The issuer's JWK set; empty: `jwks_uri` of `<issuer>/.well-known/openid-configuration`.
+            public var jwksURL = ""
+            /// Signature algorithms accepted (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512).
+            public var algorithms = ["RS256", "ES256"]
+            /// The claim that names the caller (owner of tasks); a dotted path reaches into objects.
+            public var subjectClaim = "sub"
+            /// The claim that lists the caller's groups; a dotted path reaches into objects (`realm_access.roles`).
+            public var groupsClaim = "groups"
+            /// Callers in one of these groups are admins.
+            public var adminGroups: [String] = []
+            /// Clock skew allowed for `exp` and `nbf`.
+            public var leewaySeconds = 60.0
+            /// How often the keys are fetched again (and at once, at most every 10 s, for an unknown key id).
+            public var jwksRefreshSeconds = 3600.0
+
+            enum CodingKeys: String, CodingKey {
+                case issuer, audiences, algorithms
+                case jwksURL = "jwks_url"
+                case subjectClaim = "subject_claim"
+                case groupsClaim = "groups_claim"
+                case adminGroups = "admin_groups"
+                case leewaySeconds = "leeway_seconds"
+                case jwksRefreshSeconds = "jwks_refresh_seconds"
+            }
+        }
+    }
+
     /// Logging.
     public struct Log: Codable, Sendable, Equatable {
         /// trace, debug, info, notice, warning, error or critical.
         public var level = "info"
+        /// text (one line per event, for people) or json (one JSON object per line, for log collectors).
+        public var format = "text"
     }
 
     public var server = Server()
@@ -181,12 +237,13 @@ public struct Settings: Codable, Sendable, Equatable {
     public var pulsar = Pulsar()
     public var engine = Engine()
     public var transfer = Transfer()
+    public var auth = Auth()
     public var log = Log()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, pulsar, engine, transfer, log
+        case server, db, tasks, pulsar, engine, transfer, auth, log
         case serviceInfo = "service_info"
     }
 }

@@ -179,7 +179,8 @@ public enum SettingsLoader {
             default: throw SettingsError("\(variable): expected true or false")
             }
         case .array:
-            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            // Commas or lines: a `_FILE` variable may name a file with one entry per line (an htpasswd file).
+            let items = text.split(whereSeparator: { $0 == "," || $0.isNewline }).map { $0.trimmingCharacters(in: .whitespaces) }
             return .array(items.filter { !$0.isEmpty }.map { .string($0) })
         case .table:
             throw SettingsError("\(variable): names a section, not a setting")

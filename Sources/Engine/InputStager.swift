@@ -18,7 +18,8 @@ struct InputStager: Sendable {
         _ task: TESTask,
         secrets: [String: String],
         backend: any PulsarJobs,
-        jobID: String
+        jobID: String,
+        logger: Logger
     ) async throws
         -> [JobScript.PlacedInput]
     {
@@ -40,7 +41,7 @@ struct InputStager: Sendable {
             if input.type == .directory {
                 let files: [RemoteFile]
                 do {
-                    files = try await transfers.listFiles(under: url, secret: secrets[TaskCredentials.key(for: url)])
+                    files = try await transfers.listFiles(under: url, secret: secrets[TaskCredentials.key(for: url)], logger: logger)
                 } catch let error as TransferError {
                     throw TaskFailure("inputs[\(index)]: listing \(url) failed: \(error)")
                 }
@@ -67,7 +68,7 @@ struct InputStager: Sendable {
                         let local = (directory as NSString).appendingPathComponent(item.name)
                         defer { try? FileManager.default.removeItem(atPath: local) }
                         do {
-                            _ = try await transfers.download(item.url, to: local, secret: secrets[TaskCredentials.key(for: item.url)])
+                            _ = try await transfers.download(item.url, to: local, secret: secrets[TaskCredentials.key(for: item.url)], logger: logger)
                         } catch let error as TransferError {
                             throw TaskFailure("\(item.field): \(error)")
                         }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Pulsar
 import TES
 import Transfer
@@ -23,7 +24,8 @@ struct OutputPublisher: Sendable {
         _ task: TESTask,
         secrets: [String: String],
         backend: any PulsarJobs,
-        jobID: String
+        jobID: String,
+        logger: Logger
     ) async throws
         -> [TESOutputFileLog]
     {
@@ -66,7 +68,12 @@ struct OutputPublisher: Sendable {
                         }
                         let size: Int64
                         do {
-                            size = try await transfers.upload(local, to: destination, secret: secrets[TaskCredentials.key(for: destination)])
+                            size = try await transfers.upload(
+                                local,
+                                to: destination,
+                                secret: secrets[TaskCredentials.key(for: destination)],
+                                logger: logger
+                            )
                         } catch let error as TransferError {
                             throw TaskFailure("\(field): \(error)")
                         }

@@ -112,7 +112,7 @@ struct TaskDriver: Sendable {
                 try await backend.setup(jobID: jobID)
             }
             let secrets = try await store.secrets(id: id)
-            let placed = try await inputs.stage(task, secrets: secrets, backend: backend, jobID: jobID)
+            let placed = try await inputs.stage(task, secrets: secrets, backend: backend, jobID: jobID, logger: logger)
             let script = JobScript(
                 taskID: id,
                 task: task,
@@ -287,7 +287,7 @@ struct TaskDriver: Sendable {
         let published: [TESOutputFileLog]
         do {
             let secrets = try await store.secrets(id: task.id!)
-            published = try await outputs.publish(task, secrets: secrets, backend: backend, jobID: jobID)
+            published = try await outputs.publish(task, secrets: secrets, backend: backend, jobID: jobID, logger: logger)
         } catch let failure as TaskFailure {
             try await finish(
                 task,

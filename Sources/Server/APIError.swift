@@ -7,11 +7,19 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     public let message: String
     /// For 405: the methods the path answers.
     public let allowedMethods: [HTTPRequest.Method]
+    /// More headers of the response (`WWW-Authenticate` of a 401).
+    public let headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ message: String, allowedMethods: [HTTPRequest.Method] = []) {
+    public init(
+        _ status: HTTPResponse.Status,
+        _ message: String,
+        allowedMethods: [HTTPRequest.Method] = [],
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.message = message
         self.allowedMethods = allowedMethods
+        self.headers = headers
     }
 
     public var description: String { "\(status.code) \(message)" }
@@ -25,7 +33,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let data = try encoder.encode(Body(code: status.code, message: message))
-        var headers = HTTPFields()
+        var headers = self.headers
         headers[.contentType] = "application/json"
         if status == .serviceUnavailable { headers[.retryAfter] = "1" }
         if !allowedMethods.isEmpty { headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ") }

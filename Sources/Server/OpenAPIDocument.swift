@@ -17,7 +17,8 @@ enum OpenAPIDocument {
 
 
             This is the TES 1.1.0 OpenAPI document with what TESP adds: the error responses every operation can give, all in one shape
-            (`ErrorResponse`), and the service-info schemas inlined. The same API is also served under `/v1`.
+            (`ErrorResponse`), the service-info schemas inlined, and the authentication the task endpoints may ask for (HTTP Basic or
+            an OIDC bearer token, as the server is configured; none by default). The same API is also served under `/v1`.
 
             '
         servers:
@@ -57,6 +58,10 @@ enum OpenAPIDocument {
 
                 implementation.'
               operationId: ListTasks
+              security:
+              - {}
+              - basicAuth: []
+              - bearerAuth: []
               parameters:
               - name: name_prefix
                 in: query
@@ -133,6 +138,8 @@ enum OpenAPIDocument {
                         $ref: '#/components/schemas/tesListTasksResponse'
                 '400':
                   $ref: '#/components/responses/BadRequest'
+                '401':
+                  $ref: '#/components/responses/Unauthorized'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -145,6 +152,10 @@ enum OpenAPIDocument {
 
                 uses as a basis and adds additional fields.'
               operationId: CreateTask
+              security:
+              - {}
+              - basicAuth: []
+              - bearerAuth: []
               requestBody:
                 content:
                   application/json:
@@ -162,6 +173,8 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/BadRequest'
                 '413':
                   $ref: '#/components/responses/PayloadTooLarge'
+                '401':
+                  $ref: '#/components/responses/Unauthorized'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -174,6 +187,10 @@ enum OpenAPIDocument {
               summary: GetTask
               description: Get a single task, based on providing the exact task ID string.
               operationId: GetTask
+              security:
+              - {}
+              - basicAuth: []
+              - bearerAuth: []
               parameters:
               - name: id
                 in: path
@@ -193,6 +210,8 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/BadRequest'
                 '404':
                   $ref: '#/components/responses/NotFound'
+                '401':
+                  $ref: '#/components/responses/Unauthorized'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -204,6 +223,10 @@ enum OpenAPIDocument {
               summary: CancelTask
               description: Cancel a task based on providing an exact task ID.
               operationId: CancelTask
+              security:
+              - {}
+              - basicAuth: []
+              - bearerAuth: []
               parameters:
               - name: id
                 in: path
@@ -220,6 +243,8 @@ enum OpenAPIDocument {
                         $ref: '#/components/schemas/tesCancelTaskResponse'
                 '404':
                   $ref: '#/components/responses/NotFound'
+                '401':
+                  $ref: '#/components/responses/Unauthorized'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -238,6 +263,16 @@ enum OpenAPIDocument {
                       schema:
                         type: string
         components:
+          securitySchemes:
+            basicAuth:
+              type: http
+              scheme: basic
+              description: When `auth.mode` is `basic`.
+            bearerAuth:
+              type: http
+              scheme: bearer
+              bearerFormat: JWT
+              description: When `auth.mode` is `oidc`; an access token of the configured issuer.
           parameters:
             view:
               name: view
@@ -977,8 +1012,20 @@ enum OpenAPIDocument {
                 application/json:
                   schema:
                     $ref: '#/components/schemas/ErrorResponse'
+            Unauthorized:
+              description: 'Credentials are missing or refused (only when the server is configured with HTTP Basic
+
+                or OIDC bearer authentication). `WWW-Authenticate` names the scheme.'
+              headers:
+                WWW-Authenticate:
+                  schema:
+                    type: string
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/ErrorResponse'
             NotFound:
-              description: No task with that id.
+              description: No task with that id (or one that belongs to another caller).
               content:
                 application/json:
                   schema:

@@ -1,3 +1,4 @@
+import Auth
 import Engine
 import Hummingbird
 import Logging
@@ -9,28 +10,31 @@ public let tesAPIPrefixes = ["/ga4gh/tes/v1", "/v1"]
 
 /// Builds the router of the whole HTTP API over `store`; `events` (the engine) hears of new and canceled tasks.
 /// Tests call this with an in-memory store and no engine.
+///
+/// Only the task endpoints ask who the caller is; service-info, the API document, health and metrics are public.
 public func buildRouter(
     store: some TaskStore,
     events: (any TaskEvents)? = nil,
     configuration: ServerConfiguration
-) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+) -> Router<TESRequestContext> {
+    let router = Router(context: TESRequestContext.self)
     router.addMiddleware {
         LogRequestsMiddleware(.debug)
         MetricsMiddleware()
         APIErrorMiddleware()
     }
-    let tasks = TaskController<BasicRequestContext, _>(
+    let tasks = TaskController<TESRequestContext, _>(
         store: store,
         configuration: configuration,
         ids: TaskIDSource(),
         events: events
     )
+    let authentication = AuthenticationMiddleware<TESRequestContext>(authentication: configuration.authentication)
     let encoder = TESJSON.makeEncoder()
     let serviceInfo = configuration.serviceInfo
     for prefix in tesAPIPrefixes {
         let group = router.group(RouterPath(prefix))
-        tasks.addRoutes(to: group)
+        tasks.addRoutes(to: group.group().add(middleware: authentication))
         group.get("service-info") { _, _ in try jsonResponse(serviceInfo, encoder: encoder) }
     }
     DocsController(swaggerUIDir: configuration.swaggerUIDir).addRoutes(to: router, apiPrefixes: tesAPIPrefixes)

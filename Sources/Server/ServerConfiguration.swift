@@ -1,3 +1,4 @@
+import Auth
 import TES
 
 /// What the HTTP layer needs to know, filled from the settings by `tesp serve`.
@@ -12,6 +13,10 @@ public struct ServerConfiguration: Sendable {
     public var readinessChecks: [ReadinessCheck]
     /// The metrics in Prometheus' text format, served at `/metrics`; `nil`: no `/metrics`.
     public var metricsText: (@Sendable () -> String)?
+    /// How callers of the task endpoints prove who they are.
+    public var authentication: RequestAuthentication
+    /// Which tasks each caller sees.
+    public var access: AccessRules
 
     public init(
         maxBodyBytes: Int,
@@ -19,7 +24,9 @@ public struct ServerConfiguration: Sendable {
         serviceInfo: TESServiceInfo,
         swaggerUIDir: String = "",
         readinessChecks: [ReadinessCheck] = [],
-        metricsText: (@Sendable () -> String)? = nil
+        metricsText: (@Sendable () -> String)? = nil,
+        authentication: RequestAuthentication = .none,
+        access: AccessRules = .open
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
@@ -27,5 +34,7 @@ public struct ServerConfiguration: Sendable {
         self.swaggerUIDir = swaggerUIDir
         self.readinessChecks = readinessChecks
         self.metricsText = metricsText
+        self.authentication = authentication
+        self.access = access
     }
 }

@@ -1,13 +1,18 @@
+import Auth
 import Engine
 import Foundation
 import Hummingbird
+import HummingbirdAuth
 import Logging
 import TES
 import TaskStore
 import Transfer
 
 /// The task endpoints of TES 1.1: create, get, list, cancel.
-struct TaskController<Context: RequestContext, Store: TaskStore> {
+///
+/// A task belongs to the caller that created it; get, list and cancel see only what ``ServerConfiguration/access``
+/// allows, and answer 404 for someone else's task, as for one that does not exist.
+struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Context.Identity == Principal {
     let store: Store
     let configuration: ServerConfiguration
     let ids: TaskIDSource
@@ -20,6 +25,11 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
         group.get("tasks", use: list)
         group.get("tasks/{id}", use: get)
         group.post("tasks/{id}:cancel", use: cancel)
+    }
+
+    /// The owner whose tasks this caller is limited to, or `nil` for all.
+    private func scope(_ context: Context) -> String? {
+        configuration.access.ownerScope(for: context.identity)
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
@@ -38,7 +48,7 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
         task.state = .queued
         task.creationTime = now
         task.logs = validated.warnings.isEmpty ? [] : [TESTaskLog(systemLogs: validated.warnings)]
-        try await store.create(task, secrets: secrets)
+        try await store.create(task, secrets: secrets, owner: context.identity?.subject)
         events?.taskCreated(id: task.id!)
         context.logger.info("Task created", metadata: ["tes.task.id": "\(task.id!)"])
         return try jsonResponse(TESCreateTaskResponse(id: task.id!), encoder: encoder)
@@ -46,20 +56,20 @@ struct TaskController<Context: RequestContext, Store: TaskStore> {
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        let task = try await store.get(id: id, view: try request.tesView())
+        let task = try await store.get(id: id, view: try request.tesView(), ownedBy: scope(context))
         return try jsonResponse(task, encoder: encoder)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let listRequest = try TESListRequest.parse(query: request.decodedQueryItems)
-        let page = try await store.list(listRequest)
+        let page = try await store.list(listRequest, ownedBy: scope(context))
         let response = TESListTasksResponse(tasks: page.tasks, nextPageToken: page.nextAfterID.map(TESPageToken.make(after:)))
         return try jsonResponse(response, encoder: encoder)
     }
 
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        let state = try await store.cancel(id: id)
+        let state = try await store.cancel(id: id, ownedBy: scope(context))
         if state == .canceling { events?.cancelRequested(id: id) }
         context.logger.info("Task cancel requested", metadata: ["tes.task.id": "\(id)", "tes.task.state": "\(state.rawValue)"])
         return try jsonResponse(TESCancelTaskResponse(), encoder: encoder)

@@ -4,10 +4,11 @@ import TES
 public actor InMemoryTaskStore: TaskStore {
     private var tasks: [String: TESTask] = [:]
     private var secretsByID: [String: [String: String]] = [:]
+    private var ownerByID: [String: String] = [:]
 
     public init() {}
 
-    public func create(_ task: TESTask, secrets: [String: String]) throws {
+    public func create(_ task: TESTask, secrets: [String: String], owner: String?) throws {
         guard let id = task.id else { throw TaskStoreError(.failed, "a task needs an id to be stored") }
         guard tasks[id] == nil else { throw TaskStoreError(.conflict, "a task with id '\(id)' exists already") }
         var task = task
@@ -15,6 +16,7 @@ public actor InMemoryTaskStore: TaskStore {
         task.creationTime = task.creationTime.map(TESTime.truncatedToMilliseconds)
         tasks[id] = task
         secretsByID[id] = secrets
+        ownerByID[id] = owner
     }
 
     public func secrets(id: String) throws -> [String: String] {
@@ -22,16 +24,17 @@ public actor InMemoryTaskStore: TaskStore {
         return secretsByID[id] ?? [:]
     }
 
-    public func get(id: String, view: TESView) throws -> TESTask {
-        guard let task = tasks[id] else { throw TaskStoreError.notFound(id) }
+    public func get(id: String, view: TESView, ownedBy owner: String?) throws -> TESTask {
+        guard let task = tasks[id], owner == nil || ownerByID[id] == owner else { throw TaskStoreError.notFound(id) }
         return task.projected(to: view)
     }
 
-    public func list(_ request: TESListRequest) -> TaskPage {
+    public func list(_ request: TESListRequest, ownedBy owner: String?) -> TaskPage {
         let matching = tasks.values
             .filter { task in
                 guard let id = task.id else { return false }
                 if let after = request.afterID, id >= after { return false }
+                if let owner, ownerByID[id] != owner { return false }
                 return request.filter.matches(task)
             }
             .sorted { ($0.id ?? "") > ($1.id ?? "") }

@@ -5,20 +5,22 @@ import TES
 /// Every state change is a compare-and-set, so that the HTTP API and the engine (or two servers) can race
 /// without losing an update or moving a task twice.
 public protocol TaskStore: Sendable {
-    /// Stores a new task, whose `id` the caller assigned, with secrets no view shows (passwords of its URLs).
+    /// Stores a new task, whose `id` the caller assigned, with secrets no view shows (passwords of its URLs) and
+    /// the subject that owns it (`nil` when no authentication is configured), which no view shows either.
     /// - Throws: ``TaskStoreError`` `.conflict` if the id exists, `.unavailable` if the store cannot be reached.
-    func create(_ task: TESTask, secrets: [String: String]) async throws
+    func create(_ task: TESTask, secrets: [String: String], owner: String?) async throws
 
     /// The secrets stored with a task.
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
     func secrets(id: String) async throws -> [String: String]
 
-    /// The task with `id` as `view` shows it.
-    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
-    func get(id: String, view: TESView) async throws -> TESTask
+    /// The task with `id` as `view` shows it; with an `owner`, only if that subject owns it.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id, and for a task someone else owns (so that a
+    ///   caller cannot tell whether another's task exists).
+    func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask
 
-    /// One page of tasks, newest first, that pass the request's filter.
-    func list(_ request: TESListRequest) async throws -> TaskPage
+    /// One page of tasks, newest first, that pass the request's filter; with an `owner`, only that subject's.
+    func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage
 
     /// Moves a task to `next` only if the store still holds `expected`.
     /// - Returns: `false` when the task is in another state; the caller re-reads and decides.
@@ -58,16 +60,32 @@ public struct TaskPage: Sendable, Equatable {
 }
 
 extension TaskStore {
-    /// Stores a new task that has no secrets.
+    /// Stores a new task that has no secrets and no owner.
     public func create(_ task: TESTask) async throws {
-        try await create(task, secrets: [:])
+        try await create(task, secrets: [:], owner: nil)
     }
 
-    /// Cancels a task as the TES API defines it, retrying when another writer changes the state meanwhile.
+    /// Stores a new task that has no owner.
+    public func create(_ task: TESTask, secrets: [String: String]) async throws {
+        try await create(task, secrets: secrets, owner: nil)
+    }
+
+    /// The task with `id` as `view` shows it, whoever owns it.
+    public func get(id: String, view: TESView) async throws -> TESTask {
+        try await get(id: id, view: view, ownedBy: nil)
+    }
+
+    /// One page of tasks of every owner.
+    public func list(_ request: TESListRequest) async throws -> TaskPage {
+        try await list(request, ownedBy: nil)
+    }
+
+    /// Cancels a task as the TES API defines it, retrying when another writer changes the state meanwhile; with an
+    /// `owner`, only a task that subject owns (others' are `.notFound`).
     /// - Returns: the state the task is in afterwards (unchanged if it was already terminal or canceling).
-    public func cancel(id: String) async throws -> TESState {
+    public func cancel(id: String, ownedBy owner: String? = nil) async throws -> TESState {
         while true {
-            let current = try await get(id: id, view: .minimal).state ?? .unknown
+            let current = try await get(id: id, view: .minimal, ownedBy: owner).state ?? .unknown
             guard let next = current.stateAfterCancel else { return current }
             if try await compareAndSetState(id: id, from: current, to: next) { return next }
         }

@@ -61,26 +61,27 @@ public final class Transfers: Sendable {
         try await threads.shutdownGracefully()
     }
 
-    public func download(_ url: StorageURL, to localPath: String, secret: String?) async throws -> Int64 {
+    /// `logger` (with the task's id) tells of retries; without one, the transfers' own.
+    public func download(_ url: StorageURL, to localPath: String, secret: String?, logger: Logger? = nil) async throws -> Int64 {
         let storage = try self.storage(for: url)
         let credential = credential(for: url, secret: secret)
-        let bytes = try await retrying("download", url) { try await storage.download(url, to: localPath, credentials: credential) }
+        let bytes = try await retrying("download", url, logger: logger) { try await storage.download(url, to: localPath, credentials: credential) }
         Self.countBytes(bytes, direction: "in", url: url)
         return bytes
     }
 
-    public func upload(_ localPath: String, to url: StorageURL, secret: String?) async throws -> Int64 {
+    public func upload(_ localPath: String, to url: StorageURL, secret: String?, logger: Logger? = nil) async throws -> Int64 {
         let storage = try self.storage(for: url)
         let credential = credential(for: url, secret: secret)
-        let bytes = try await retrying("upload", url) { try await storage.upload(localPath, to: url, credentials: credential) }
+        let bytes = try await retrying("upload", url, logger: logger) { try await storage.upload(localPath, to: url, credentials: credential) }
         Self.countBytes(bytes, direction: "out", url: url)
         return bytes
     }
 
-    public func listFiles(under url: StorageURL, secret: String?) async throws -> [RemoteFile] {
+    public func listFiles(under url: StorageURL, secret: String?, logger: Logger? = nil) async throws -> [RemoteFile] {
         let storage = try self.storage(for: url)
         let credential = credential(for: url, secret: secret)
-        return try await retrying("listing", url) { try await storage.listFiles(under: url, credentials: credential) }
+        return try await retrying("listing", url, logger: logger) { try await storage.listFiles(under: url, credentials: credential) }
     }
 
     private func storage(for url: StorageURL) throws -> any Storage {
@@ -111,7 +112,13 @@ public final class Transfers: Sendable {
             .increment(by: bytes)
     }
 
-    private func retrying<T: Sendable>(_ what: String, _ url: StorageURL, _ body: () async throws -> T) async throws -> T {
+    private func retrying<T: Sendable>(
+        _ what: String,
+        _ url: StorageURL,
+        logger: Logger?,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let logger = logger ?? self.logger
         var delay = configuration.retryDelay
         var attempt = 0
         while true {

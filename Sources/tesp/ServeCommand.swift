@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Auth
 import Config
 import Engine
 import Foundation
@@ -39,7 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("settings: \(error)")
         }
         let level = Logger.Level(rawValue: settings.log.level) ?? .info
+        let jsonLogs = settings.log.format == "json"
         LoggingSystem.bootstrap { label in
+            if jsonLogs { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -72,6 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
             + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
         serverConfiguration.metricsText = { metrics.emitToString() }
+        serverConfiguration.authentication = try Self.authentication(settings, http: http, logger: logger)
+        serverConfiguration.access = Self.accessRules(settings)
         let router = buildRouter(
             store: store,
             events: settings.engine.enabled ? engine : nil,
@@ -195,6 +200,50 @@ struct ServeCommand: AsyncParsableCommand {
             limits: limits,
             serviceInfo: serviceInfo,
             swaggerUIDir: settings.server.swaggerUIDir
+        )
+    }
+
+    /// How callers prove who they are, from `[auth]`.
+    static func authentication(_ settings: Settings, http: HTTPClient, logger: Logger) throws -> RequestAuthentication {
+        let auth = settings.auth
+        switch auth.mode {
+        case "basic":
+            do {
+                let users = try PasswordAuthenticator.users(fromEntries: auth.basic.users.map(\.value))
+                return .basic(PasswordAuthenticator(users: users), realm: auth.realm)
+            } catch {
+                throw ValidationError("settings: auth.basic.users: \(error)")
+            }
+        case "oidc":
+            let oidc = auth.oidc
+            let validation = TokenValidation(
+                issuer: oidc.issuer,
+                audiences: oidc.audiences,
+                algorithms: Set(oidc.algorithms),
+                subjectClaim: oidc.subjectClaim,
+                groupsClaim: oidc.groupsClaim,
+                leewaySeconds: oidc.leewaySeconds
+            )
+            let source = OIDCKeySource(issuer: oidc.issuer, jwksURL: oidc.jwksURL.nilIfEmpty, http: http)
+            let authenticator = TokenAuthenticator(
+                validation: validation,
+                keys: source,
+                refreshInterval: .milliseconds(Int64(oidc.jwksRefreshSeconds * 1000)),
+                logger: logger
+            )
+            return .bearer(authenticator, realm: auth.realm)
+        default:
+            return .none
+        }
+    }
+
+    /// Which tasks each caller sees, from `[auth]`.
+    static func accessRules(_ settings: Settings) -> AccessRules {
+        guard settings.auth.mode != "none" else { return .open }
+        return AccessRules(
+            policy: AccessRules.Policy(rawValue: settings.auth.policy) ?? .owner,
+            adminSubjects: Set(settings.auth.admins),
+            adminGroups: Set(settings.auth.oidc.adminGroups)
         )
     }
 

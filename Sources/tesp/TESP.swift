@@ -7,7 +7,7 @@ struct TESP: AsyncParsableCommand {
         commandName: "tesp",
         abstract: "GA4GH Task Execution Service (TES 1.1) running tasks on Galaxy Pulsar.",
         version: TESPVersion.current,
-        subcommands: [ServeCommand.self, TaskCommand.self, ServiceInfoCommand.self],
+        subcommands: [ServeCommand.self, TaskCommand.self, ServiceInfoCommand.self, HashPasswordCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -111,4 +111,33 @@ import Testing
         #expect(failure("[default.db]\npool_size = 0").contains("db.pool_size"))
         #expect(failure("[default.log]\nlevel = \"loud\"").contains("log.level"))
     }
+
+    @Test func basicUsersComeFromAnHtpasswdFileOneEntryPerLine() throws {
+        let hashA = "$2b$04$" + String(repeating: "a", count: 53)
+        let hashB = "$2y$04$" + String(repeating: "b", count: 53)
+        let settings = try load(
+            "[default.auth]\nmode = \"basic\"",
+            env: ["TESP_AUTH__BASIC__USERS_FILE": "/run/secrets/htpasswd"],
+            files: ["/run/secrets/htpasswd": "alice:\(hashA)\nbob:\(hashB)\n"]
+        )
+        #expect(settings.auth.basic.users.map(\.value) == ["alice:\(hashA)", "bob:\(hashB)"])
+        #expect(!"\(settings)".contains(hashA))
+    }
+
+    @Test func authSettingsThatCannotWorkFailNamingTheKey() {
+        #expect(failure("[default.auth]\nmode = \"kerberos\"").contains("auth.mode"))
+        #expect(failure("[default.auth]\npolicy = \"everyone\"").contains("auth.policy"))
+        #expect(failure("[default.auth]\nmode = \"basic\"").contains("auth.basic.users"))
+        #expect(failure("[default.auth]\nmode = \"oidc\"").contains("auth.oidc.issuer"))
+        #expect(
+            failure("[default.auth]\nmode = \"oidc\"\n[default.auth.oidc]\nissuer = \"https://id.example.org\"")
+                .contains("auth.oidc.audiences")
+        )
+        #expect(failure("[default.auth.oidc]\nalgorithms = [\"HS256\"]").contains("auth.oidc.algorithms"))
+        #expect(failure("[default.auth.oidc]\nalgorithms = [\"none\"]").contains("auth.oidc.algorithms"))
+        let leaked = failure(nil, env: ["TESP_AUTH__BASIC__USERS": "alice:plaintext-password"])
+        #expect(leaked.contains("auth.basic.users[0]"))
+        #expect(!leaked.contains("plaintext-password"))
+        #expect(failure("[default.log]\nformat = \"xml\"").contains("log.format"))
+    }
 }

@@ -206,6 +206,47 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func ownersSeeOnlyTheirTasksAndTheOwnerIsNeverShown(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let alices = [ids.next(), ids.next(), ids.next()]
+            let bobs = ids.next()
+            let nobodys = ids.next()
+            for id in alices { try await store.create(storedTask(id: id, name: "job"), secrets: [:], owner: "alice") }
+            try await store.create(storedTask(id: bobs, name: "job"), secrets: [:], owner: "bob")
+            try await store.create(storedTask(id: nobodys, name: "job"))
+
+            #expect(try await store.get(id: alices[0], view: .full, ownedBy: "alice").id == alices[0])
+            for view in TESView.allCases {
+                await #expect(throws: TaskStoreError.self) { try await store.get(id: bobs, view: view, ownedBy: "alice") }
+            }
+            await #expect(throws: TaskStoreError.self) { try await store.get(id: nobodys, view: .minimal, ownedBy: "alice") }
+            #expect(try await store.get(id: bobs, view: .minimal).id == bobs)
+
+            var request = TESListRequest(pageSize: 2, view: .basic)
+            request.filter.namePrefix = "jo"
+            let first = try await store.list(request, ownedBy: "alice")
+            #expect(first.tasks.map(\.id) == [alices[2], alices[1]])
+            request.afterID = first.nextAfterID
+            let second = try await store.list(request, ownedBy: "alice")
+            #expect(second.tasks.map(\.id) == [alices[0]])
+            #expect(second.nextAfterID == nil)
+            #expect(try await store.list(TESListRequest(pageSize: 10, view: .minimal), ownedBy: "bob").tasks.map(\.id) == [bobs])
+            #expect(try await store.list(TESListRequest(pageSize: 10, view: .minimal)).tasks.count == 5)
+
+            await #expect(throws: TaskStoreError.self) { try await store.cancel(id: bobs, ownedBy: "alice") }
+            #expect(try await store.get(id: bobs, view: .minimal).state == .queued)
+            #expect(try await store.cancel(id: bobs, ownedBy: "bob") == .canceled)
+
+            // The owner is stored, not shown: a FULL view of an owned task equals the task that was stored.
+            let full = try await store.get(id: alices[0], view: .full)
+            var expected = storedTask(id: alices[0], name: "job")
+            expected.creationTime = full.creationTime
+            #expect(full == expected)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func systemLogsAreAppendedToTheFirstLog(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             var ids = IDMaker()

@@ -16,6 +16,7 @@ TESP_PYTHON_PACKAGES=(
     'swagger-ui-bundle==1.1.0' # Swagger UI's files, served by TESP at /ui
     'selenium>=4.20'           # drives Chromium through Swagger UI in a test
     'schemathesis>=4.0'        # property-based requests from the OpenAPI document
+    'pyjwt[crypto]>=2.8'       # signs the bearer tokens of the authentication tests
 )
 
 log() { printf '[tesp] %s\n' "$*" >&2; }

@@ -176,3 +176,36 @@ def test_pulsar_restarted_mid_run_fails_the_task_clearly(own_stack):
     task = wait_for_state(tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=40)
     assert task["state"] == "SYSTEM_ERROR", task
     assert any("without finishing" in line for line in task["logs"][0]["system_logs"]), task
+
+
+def test_a_pulsar_outage_longer_than_the_grace_period_fails_the_task_clearly(tmp_path, mongodb_uri):
+    pulsar = Pulsar(tmp_path / "pulsar").start()
+    # A 3 s grace, 1 s call timeouts and polls at least every second, so that the outage is seen at once.
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_grace_" + uuid.uuid4().hex[:8],
+                TESP_PULSAR__TIMEOUT_SECONDS="1", TESP_ENGINE__TRANSIENT_GRACE_SECONDS="3",
+                TESP_ENGINE__POLL_MAX_SECONDS="1").start()
+    server_group = pulsar.process.pid
+    try:
+        # Shorter than the grace: the task carries on.
+        short = create(tesp.api, {"executors": [executor(["sh", "-c", "sleep 3; echo done"])]})
+        wait_for_state(tesp.api, short, "RUNNING")
+        os.killpg(server_group, signal.SIGSTOP)
+        time.sleep(1.5)
+        os.killpg(server_group, signal.SIGCONT)
+        assert wait_for_state(tesp.api, short, {"COMPLETE", "SYSTEM_ERROR"}, timeout=30)["state"] == "COMPLETE"
+
+        # Longer than the grace: SYSTEM_ERROR, saying which Pulsar and for how long, while Pulsar is still down.
+        long = create(tesp.api, {"executors": [executor(["sleep", "60"])]})
+        wait_for_state(tesp.api, long, "RUNNING")
+        os.killpg(server_group, signal.SIGSTOP)
+        try:
+            task = wait_for_state(tesp.api, long, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=20)
+        finally:
+            os.killpg(server_group, signal.SIGCONT)
+        assert task["state"] == "SYSTEM_ERROR", task
+        message = " ".join(task["logs"][0]["system_logs"])
+        assert "did not answer for longer than 3.0 seconds" in message and f":{pulsar.port}" in message, message
+        assert pulsar.token not in message
+    finally:
+        tesp.stop()
+        pulsar.stop()

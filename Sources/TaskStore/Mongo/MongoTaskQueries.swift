@@ -2,9 +2,16 @@ import TES
 
 /// The filters, projections and updates MongoTaskStore sends. Pure: they only build documents.
 enum MongoTaskQueries {
-    /// Fields no view shows: MongoDB's own key, and the secrets stored with a task.
-    static let hiddenFields = ["_id", secretsField]
+    /// Fields no view shows: MongoDB's own key, the secrets stored with a task, and its owner.
+    static let hiddenFields = ["_id", secretsField, ownerField]
     static let secretsField = "_secrets"
+    static let ownerField = "_owner"
+
+    /// The one task with `id`, if `owner` (when given) owns it.
+    static func filter(id: String, ownedBy owner: String?) -> MongoJSON {
+        guard let owner else { return ["id": .string(id)] }
+        return ["id": .string(id), ownerField: .string(owner)]
+    }
 
     /// The projection that makes a stored task into `view` (the same result as ``TESTask/projected(to:)``).
     static func projection(for view: TESView) -> MongoJSON {
@@ -23,8 +30,11 @@ enum MongoTaskQueries {
     }
 
     /// The filter of a listing: every condition of the request, and the keyset bound of the page.
-    static func filter(for request: TESListRequest) -> MongoJSON {
+    static func filter(for request: TESListRequest, ownedBy owner: String? = nil) -> MongoJSON {
         var conditions: [MongoJSON] = []
+        if let owner {
+            conditions.append([ownerField: .string(owner)])
+        }
         if let after = request.afterID {
             conditions.append(["id": ["$lt": .string(after)]])
         }
@@ -93,5 +103,6 @@ enum MongoTaskQueries {
         ["key": ["state": 1, "id": -1], "name": "state_id"],
         ["key": ["name": 1, "id": -1], "name": "name_id"],
         ["key": ["tags.key": 1, "tags.value": 1, "id": -1], "name": "tags_id"],
+        ["key": [ownerField: 1, "id": -1], "name": "owner_id"],
     ]
 }

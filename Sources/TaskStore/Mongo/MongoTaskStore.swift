@@ -62,8 +62,8 @@ public final class MongoTaskStore: TaskStore, Service {
         try await runCommand(["ping": 1], write: false, operation: "ping")
     }
 
-    public func create(_ task: TESTask, secrets: [String: String]) async throws {
-        let document = try MongoTaskCoding.json(StoredTask(task: task, secrets: secrets))
+    public func create(_ task: TESTask, secrets: [String: String], owner: String?) async throws {
+        let document = try MongoTaskCoding.json(StoredTask(task: task, secrets: secrets, owner: owner))
         try await connection.withCollection(collection) { collection in
             let bson = try BSONDocument(document)
             var error = bson_error_t()
@@ -86,17 +86,17 @@ public final class MongoTaskStore: TaskStore, Service {
         return Dictionary((stored._secrets ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
-    public func get(id: String, view: TESView) async throws -> TESTask {
+    public func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask {
         let options: MongoJSON = ["projection": MongoTaskQueries.projection(for: view), "limit": 1]
-        guard let task = try await find(filter: ["id": .string(id)], options: options).first else {
+        guard let task = try await find(filter: MongoTaskQueries.filter(id: id, ownedBy: owner), options: options).first else {
             throw TaskStoreError.notFound(id)
         }
         return task
     }
 
-    public func list(_ request: TESListRequest) async throws -> TaskPage {
+    public func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage {
         var tasks = try await find(
-            filter: MongoTaskQueries.filter(for: request),
+            filter: MongoTaskQueries.filter(for: request, ownedBy: owner),
             options: MongoTaskQueries.listOptions(for: request)
         )
         let more = tasks.count > request.pageSize
@@ -240,16 +240,18 @@ public final class MongoTaskStore: TaskStore, Service {
     }
 }
 
-/// A task as stored: the TES fields, and its secrets as a list of pairs (keys hold dots, which MongoDB field names
-/// cannot) in a field that every projection leaves out.
+/// A task as stored: the TES fields, its secrets as a list of pairs (keys hold dots, which MongoDB field names
+/// cannot) and its owner, in fields that every projection leaves out.
 private struct StoredTask: Encodable {
     let task: TESTask
     let secrets: [String: String]
+    let owner: String?
 
     func encode(to encoder: any Encoder) throws {
         try task.encode(to: encoder)
-        guard !secrets.isEmpty else { return }
         var container = encoder.container(keyedBy: Keys.self)
+        try container.encodeIfPresent(owner, forKey: .owner)
+        guard !secrets.isEmpty else { return }
         try container.encode(
             secrets.sorted { $0.key < $1.key }.map { TESTagPair(key: $0.key, value: $0.value) },
             forKey: .secrets
@@ -258,5 +260,6 @@ private struct StoredTask: Encodable {
 
     private enum Keys: String, CodingKey {
         case secrets = "_secrets"
+        case owner = "_owner"
     }
 }
