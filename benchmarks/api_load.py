@@ -22,12 +22,19 @@ TASK = {"name": "load", "tags": {"bench": "yes"},
         "executors": [{"image": "alpine", "command": ["md5sum", "/data/in"]}]}
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def memory(pid: int) -> str:
+    """RSS, and what it is made of: private memory (heap, stacks: RssAnon) and mapped files (the binary and shared
+    libraries, clean pages the kernel can drop and other processes share)."""
+    return (f"{rss_mb(pid):.1f} MB (private {rss_mb(pid, 'RssAnon'):.1f} MB, "
+            f"mapped files {rss_mb(pid, 'RssFile'):.1f} MB)")
 
 
 def wrk(url: str, seconds: int, script: str = None) -> dict:
@@ -92,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     api = args.url.rstrip("/") + "/ga4gh/tes/v1"
     session = requests.Session()
-    print(f"TESP RSS idle: {rss_mb(args.pid):.1f} MB")
+    print(f"TESP RSS idle: {memory(args.pid)}")
 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -137,7 +144,7 @@ def main() -> None:
         filtered = timed(session, api + "/tasks", {"page_size": 256, "tag_key": "bench", "tag_value": "yes", "name_prefix": "lo"}, repeat)
         print(f"list at {stored} tasks (page of 256, BASIC): first page median {first[0]:.1f} ms / p95 {first[1]:.1f} ms; "
               f"middle page {deep[0]:.1f} / {deep[1]:.1f} ms; with tag+name filters {filtered[0]:.1f} / {filtered[1]:.1f} ms")
-    print(f"TESP RSS after the load: {rss_mb(args.pid):.1f} MB")
+    print(f"TESP RSS after the load: {memory(args.pid)}")
 
 
 if __name__ == "__main__":
