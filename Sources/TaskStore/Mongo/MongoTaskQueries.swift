@@ -103,6 +103,7 @@ enum MongoTaskQueries {
         ["key": ["state": 1, "id": -1], "name": "state_id"],
         ["key": ["name": 1, "id": -1], "name": "name_id"],
         ["key": ["tags.key": 1, "tags.value": 1, "id": -1], "name": "tags_id"],
-        ["key": [ownerField: 1, "id": -1], "name": "owner_id"],
+        // Partial: tasks without an owner (no authentication) add nothing to it.
+        ["key": [ownerField: 1, "id": -1], "name": "owner_id", "partialFilterExpression": [ownerField: ["$exists": true]]],
     ]
 }
