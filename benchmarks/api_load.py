@@ -30,11 +30,24 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def rollup_mb(pid: int) -> dict:
+    values = {}
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                values[parts[0].rstrip(":")] = int(parts[1]) / 1024
+    return values
+
+
 def memory(pid: int) -> str:
-    """RSS, and what it is made of: private memory (heap, stacks: RssAnon) and mapped files (the binary and shared
-    libraries, clean pages the kernel can drop and other processes share)."""
-    return (f"{rss_mb(pid):.1f} MB (private {rss_mb(pid, 'RssAnon'):.1f} MB, "
-            f"mapped files {rss_mb(pid, 'RssFile'):.1f} MB)")
+    """RSS, and what it is made of: anonymous memory (heap, stacks: RssAnon) and mapped files (the binary and shared
+    libraries, clean pages the kernel can drop and other processes share); then PSS (shared pages divided among
+    the processes that map them) and USS (the pages only TESP maps: what its exit would free)."""
+    rollup = rollup_mb(pid)
+    uss = rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0)
+    return (f"{rss_mb(pid):.1f} MB (anonymous {rss_mb(pid, 'RssAnon'):.1f} MB, "
+            f"mapped files {rss_mb(pid, 'RssFile'):.1f} MB); PSS {rollup.get('Pss', 0):.1f} MB, USS {uss:.1f} MB")
 
 
 def wrk(url: str, seconds: int, script: str = None) -> dict:
