@@ -81,6 +81,16 @@ def test_basic_users_see_only_their_own_tasks(tmp_path, mongodb_uri, pulsar):
         assert wrong.status_code == 401
         assert requests.get(tesp.api + "/service-info", timeout=10).status_code == 200
 
+        # The tesp command-line client authenticates the same way (password from the environment, not argv).
+        cli = subprocess.run([TESP_BINARY, "task", "list", "--server", tesp.url, "--user", "bob", "--json"],
+                             env={**os.environ, "TESP_PASSWORD": passwords["bob"]}, capture_output=True, text=True,
+                             timeout=60)
+        assert cli.returncode == 0 and bobs in cli.stdout and task_id not in cli.stdout, cli
+        refused = subprocess.run([TESP_BINARY, "task", "get", task_id, "--server", tesp.url, "--user", "bob"],
+                                 env={**os.environ, "TESP_PASSWORD": "wrong"}, capture_output=True, text=True,
+                                 timeout=60)
+        assert refused.returncode != 0 and "401" in refused.stderr, refused
+
         # The owner is never shown, and no password or hash reaches the log.
         full = requests.get(f"{tesp.api}/tasks/{task_id}?view=FULL", auth=("alice", passwords["alice"]), timeout=10)
         assert "alice" not in full.text.replace("hello alice", "")
@@ -153,6 +163,24 @@ def oidc_tesp(tmp_path, mongodb_uri, pulsar):
     yield issuer, tesp
     tesp.stop()
     issuer.stop()
+
+
+def test_oidc_keys_from_a_configured_jwks_url_skip_discovery(tmp_path, mongodb_uri, pulsar):
+    issuer = Issuer()
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_jwks_" + uuid.uuid4().hex[:8],
+                TESP_AUTH__MODE="oidc", TESP_AUTH__OIDC__ISSUER=issuer.url, TESP_AUTH__OIDC__AUDIENCES="other,tesp",
+                TESP_AUTH__OIDC__JWKS_URL=issuer.url + "/protocol/openid-connect/certs",
+                TESP_AUTH__OIDC__SUBJECT_CLAIM="preferred_username").start()
+    try:
+        client = tes.HTTPClient(tesp.url, token=issuer.token("f81d4fae-uuid", kid="ec-1", preferred_username="alice"))
+        task_id = client.create_task(echo_task("by name"))
+        assert client.get_task(task_id).id == task_id
+        other = tes.HTTPClient(tesp.url, token=issuer.token("f81d4fae-uuid", preferred_username="bob"))
+        assert status_of(lambda: other.get_task(task_id)) == 404  # the owner is the name, not the shared sub
+        assert issuer.fetches == {"discovery": 0, "jwks": 1}
+    finally:
+        tesp.stop()
+        issuer.stop()
 
 
 def test_oidc_bearer_tokens_identify_callers_and_their_tasks(oidc_tesp):
