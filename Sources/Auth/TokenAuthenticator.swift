@@ -58,27 +58,28 @@ public actor TokenAuthenticator {
         return try validation.principal(from: claims, at: now())
     }
 
-    /// Fetches the key set if none is loaded or it is older than `refreshInterval` (`ifStale`), or else if the
-    /// last fetch is older than `minRefreshInterval`. Concurrent callers share one fetch; after a failed fetch the
-    /// next waits `minRefreshInterval`, and keys already loaded stay in use meanwhile.
+    /// Fetches the key set if none is loaded, if it is older than `refreshInterval` (`ifStale`; in the background:
+    /// the keys loaded serve meanwhile), or for an unknown key id if the last fetch is older than
+    /// `minRefreshInterval`. Concurrent callers share one fetch; after a failed fetch the next waits
+    /// `minRefreshInterval`, and keys already loaded stay in use.
     private func loadKeys(ifStale: Bool) async throws(AuthenticationError) {
-        let clock = ContinuousClock.now
-        if let fetchedAt, clock - fetchedAt < (ifStale ? refreshInterval : minRefreshInterval) { return }
-        if fetching == nil, let attemptedAt, clock - attemptedAt < minRefreshInterval {
-            if fetchedAt != nil { return }
-            throw AuthenticationError(.unavailable, "the identity provider's keys could not be fetched")
+        let now = ContinuousClock.now
+        if let fetchedAt, now - fetchedAt < (ifStale ? refreshInterval : minRefreshInterval) { return }
+        let mayFetch = attemptedAt.map { now - $0 >= minRefreshInterval } ?? true
+        if ifStale, fetchedAt != nil {
+            if fetching == nil, mayFetch { fetching = Task { try await self.replaceKeys() } }
+            return
         }
-        let fetch: Task<Void, any Error>
-        if let fetching {
-            fetch = fetching
-        } else {
-            fetch = Task { try await self.replaceKeys() }
-            fetching = fetch
+        if fetching == nil {
+            guard mayFetch else {
+                if fetchedAt != nil { return }
+                throw AuthenticationError(.unavailable, "the identity provider's keys could not be fetched")
+            }
+            fetching = Task { try await self.replaceKeys() }
         }
         do {
-            try await fetch.value
+            try await fetching?.value
         } catch {
-            logger.warning("Could not fetch the issuer's keys", metadata: ["error": "\(error)"])
             if fetchedAt != nil { return }
             throw AuthenticationError(.unavailable, "the identity provider's keys could not be fetched")
         }
@@ -95,7 +96,13 @@ public actor TokenAuthenticator {
             }
             let keys: [Entry]
         }
-        let keySet = try JSONDecoder().decode(LenientKeySet.self, from: try await source.fetchJWKS())
+        let keySet: LenientKeySet
+        do {
+            keySet = try JSONDecoder().decode(LenientKeySet.self, from: try await source.fetchJWKS())
+        } catch {
+            logger.warning("Could not fetch the issuer's keys", metadata: ["error": "\(error)"])
+            throw error
+        }
         let collection = JWTKeyCollection()
         var ids: Set<String> = []
         for jwk in keySet.keys.compactMap(\.jwk) {

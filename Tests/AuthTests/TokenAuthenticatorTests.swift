@@ -115,6 +115,29 @@ import Testing
         #expect(await issuer.fetches == 3)
     }
 
+    @Test func keysAreRefreshedPeriodicallyWithoutHoldingUpRequests() async throws {
+        let issuer = try await TestIssuer()
+        let authenticator = TokenAuthenticator(
+            validation: Self.validation,
+            keys: issuer,
+            refreshInterval: .milliseconds(200),
+            minRefreshInterval: .milliseconds(100),
+            now: { [now] in now },
+            logger: Logger(label: "test")
+        )
+        let token = try await issuer.sign(claims())
+        _ = try await authenticator.authenticate(token: token)
+        try await Task.sleep(for: .milliseconds(250))
+        // Stale keys still answer at once while the issuer is slow to answer; the refresh runs behind the request.
+        await issuer.setDelay(.seconds(2))
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure { _ = try await authenticator.authenticate(token: token) }
+        #expect(elapsed < .milliseconds(500))
+        for _ in 0..<300 where await issuer.fetches < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await issuer.fetches == 2)
+        #expect(try await authenticator.authenticate(token: token).subject == "alice")
+    }
+
     @Test func anUnreachableIssuerIsUnavailableNotInvalid() async throws {
         let issuer = try await TestIssuer()
         await issuer.setReachable(false)
@@ -157,6 +180,7 @@ actor TestIssuer: JWKSSource {
     private let signers = JWTKeyCollection()
     private(set) var fetches = 0
     private var reachable = true
+    private var delay = Duration.zero
 
     init() async throws {
         try await addRSAKey(kid: "rsa-1")
@@ -173,6 +197,8 @@ actor TestIssuer: JWKSSource {
     func addUnpublishedKey() async throws { try await addRSAKey(kid: "unpublished", publish: false) }
 
     func setReachable(_ value: Bool) { reachable = value }
+
+    func setDelay(_ value: Duration) { delay = value }
 
     private func addRSAKey(kid: String, publish: Bool = true) async throws {
         let key = try Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
@@ -192,6 +218,7 @@ actor TestIssuer: JWKSSource {
 
     func fetchJWKS() async throws -> Data {
         fetches += 1
+        if delay > .zero { try await Task.sleep(for: delay) }
         guard reachable else { throw URLError(.cannotConnectToHost) }
         return try JSONSerialization.data(withJSONObject: ["keys": published])
     }
