@@ -4,7 +4,7 @@ import uuid
 
 import requests
 
-from helpers import create, executor, wait_for_state
+from helpers import TERMINAL, create, executor, wait_for_state
 from servers import MongoServer, Pulsar, Tesp
 
 
@@ -44,16 +44,26 @@ def test_kill_9_with_many_tasks_in_flight_runs_each_job_once(tmp_path, mongodb_u
     tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_kill_" + uuid.uuid4().hex[:8]).start()
     try:
         # Each run appends to a file in the job's own directory: a second submission would show a second line.
+        # Every fifth task fails (EXECUTOR_ERROR), and two are canceled just before the crash (CANCELED).
         script = "echo run >> /data/runs; sleep 1; cat /data/runs"
-        ids = [create(tesp.api, {"executors": [executor(["sh", "-c", script])], "volumes": ["/data"]})
-               for _ in range(20)]
+        expected = {}
+        for index in range(20):
+            failing = index % 5 == 4
+            command = ["sh", "-c", script + ("; exit 3" if failing else "")]
+            task_id = create(tesp.api, {"executors": [executor(command)], "volumes": ["/data"]})
+            expected[task_id] = "EXECUTOR_ERROR" if failing else "COMPLETE"
         time.sleep(0.3)  # some queued, some initializing, some running
-        states = {requests.get(f"{tesp.api}/tasks/{i}", timeout=10).json()["state"] for i in ids}
+        for task_id in [i for i, state in expected.items() if state == "COMPLETE"][:2]:
+            assert requests.post(f"{tesp.api}/tasks/{task_id}:cancel", timeout=10).status_code == 200
+            expected[task_id] = "CANCELED"
+        states = {requests.get(f"{tesp.api}/tasks/{i}", timeout=10).json()["state"] for i in expected}
         tesp.kill()
         tesp.start()
-        for task_id in ids:
-            task = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=120)
-            assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task
+        for task_id, state in expected.items():
+            task = wait_for_state(tesp.api, task_id, TERMINAL, timeout=120)
+            assert task["state"] == state, task
+            if state != "CANCELED":
+                assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task
         print(f"states when killed: {sorted(states)}")
     finally:
         tesp.stop()
