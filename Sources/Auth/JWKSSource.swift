@@ -27,9 +27,16 @@ public struct OIDCKeySource: JWKSSource {
 
     public func fetchJWKS() async throws -> Data {
         if let jwksURL { return try await get(jwksURL) }
-        struct Discovery: Decodable { let jwks_uri: String }
+        struct Discovery: Decodable {
+            let issuer: String
+            let jwks_uri: String
+        }
         let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         let discovery = try JSONDecoder().decode(Discovery.self, from: try await get(base + "/.well-known/openid-configuration"))
+        // OpenID Connect Discovery 1.0, section 4.3: the document must name the issuer it was fetched for.
+        guard discovery.issuer == issuer else {
+            throw AuthenticationError(.unavailable, "the discovery document names issuer '\(discovery.issuer)', not '\(issuer)'")
+        }
         return try await get(discovery.jwks_uri)
     }
 
