@@ -77,6 +77,14 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.metricsText = { metrics.emitToString() }
         serverConfiguration.authentication = try Self.authentication(settings, http: http, logger: logger)
         serverConfiguration.access = Self.accessRules(settings)
+        logger.info(
+            "Task endpoints authenticate callers",
+            metadata: [
+                "auth.mode": "\(settings.auth.mode)",
+                "auth.policy": "\(settings.auth.mode == "none" ? "all" : settings.auth.policy)",
+                "auth.oidc.issuer": "\(settings.auth.mode == "oidc" ? settings.auth.oidc.issuer : "")",
+            ]
+        )
         let router = buildRouter(
             store: store,
             events: settings.engine.enabled ? engine : nil,
