@@ -63,9 +63,9 @@ public actor TokenAuthenticator {
     /// `minRefreshInterval`. Concurrent callers share one fetch; after a failed fetch the next waits
     /// `minRefreshInterval`, and keys already loaded stay in use.
     private func loadKeys(ifStale: Bool) async throws(AuthenticationError) {
-        let now = ContinuousClock.now
-        if let fetchedAt, now - fetchedAt < (ifStale ? refreshInterval : minRefreshInterval) { return }
-        let mayFetch = attemptedAt.map { now - $0 >= minRefreshInterval } ?? true
+        let instant = ContinuousClock.now
+        if let fetchedAt, instant - fetchedAt < (ifStale ? refreshInterval : minRefreshInterval) { return }
+        let mayFetch = attemptedAt.map { instant - $0 >= minRefreshInterval } ?? true
         if ifStale, fetchedAt != nil {
             if fetching == nil, mayFetch { fetching = Task { try await self.replaceKeys() } }
             return
