@@ -21,10 +21,17 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let description: String
+    /// The database server's own error code, when it answered with one (MongoDB's `code`).
+    let serverCode: UInt32?
 
     public init(_ code: Code, _ description: String) {
+        self.init(code, description, serverCode: nil)
+    }
+
+    init(_ code: Code, _ description: String, serverCode: UInt32?) {
         self.code = code
         self.description = description
+        self.serverCode = serverCode
     }
 
     static func notFound(_ id: String) -> TaskStoreError {

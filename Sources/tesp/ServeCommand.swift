@@ -7,6 +7,8 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
+import NIOPosix
 import Prometheus
 import Pulsar
 import Server
@@ -75,7 +77,16 @@ struct ServeCommand: AsyncParsableCommand {
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
             + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
         serverConfiguration.metricsText = { metrics.emitToString() }
-        serverConfiguration.authentication = try Self.authentication(settings, http: http, logger: logger)
+        // bcrypt gets threads of its own: a flood of wrong passwords must not hold up file I/O on the shared pool.
+        let passwordThreads = NIOThreadPool(numberOfThreads: max(1, System.coreCount / 2))
+        passwordThreads.start()
+        defer { passwordThreads.shutdownGracefully { _ in } }
+        serverConfiguration.authentication = try Self.authentication(
+            settings,
+            http: http,
+            passwordThreads: passwordThreads,
+            logger: logger
+        )
         serverConfiguration.access = Self.accessRules(settings)
         logger.info(
             "Task endpoints authenticate callers",
@@ -212,13 +223,18 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// How callers prove who they are, from `[auth]`.
-    static func authentication(_ settings: Settings, http: HTTPClient, logger: Logger) throws -> RequestAuthentication {
+    static func authentication(
+        _ settings: Settings,
+        http: HTTPClient,
+        passwordThreads: NIOThreadPool,
+        logger: Logger
+    ) throws -> RequestAuthentication {
         let auth = settings.auth
         switch auth.mode {
         case "basic":
             do {
                 let users = try PasswordAuthenticator.users(fromEntries: auth.basic.users.map(\.value))
-                return .basic(PasswordAuthenticator(users: users), realm: auth.realm)
+                return .basic(PasswordAuthenticator(users: users, threadPool: passwordThreads), realm: auth.realm)
             } catch {
                 throw ValidationError("settings: auth.basic.users: \(error)")
             }

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 import TES
-import TaskStore
 import Testing
+
+@testable import TaskStore
 
 @Suite struct MongoTaskStoreTests {
     @Test func anUnreachableStoreIsUnavailableQuickly() async throws {
@@ -39,6 +40,32 @@ import Testing
             try await mongo.ensureIndexes()
             try await mongo.ensureIndexes()
             try await mongo.ping()
+        }
+    }
+
+    @Test(.enabled(if: StoreKind.available.contains(.mongo)))
+    func anIndexDefinedDifferentlyByAnEarlierVersionIsRebuilt() async throws {
+        try await withStore(.mongo) { store in
+            let mongo = try #require(store as? MongoTaskStore)
+            let collection = mongo.collectionName
+            // What a build before the owner index became partial created: same name, other options.
+            try await mongo.runCommand(
+                ["dropIndexes": .string(collection), "index": "owner_id"],
+                write: true,
+                operation: "test"
+            )
+            try await mongo.runCommand(
+                ["createIndexes": .string(collection), "indexes": [["key": ["_owner": 1, "id": -1], "name": "owner_id"]]],
+                write: true,
+                operation: "test"
+            )
+            try await mongo.ensureIndexes()
+            // Rebuilt as defined now: creating today's definition again is a no-op, not a conflict.
+            try await mongo.runCommand(
+                ["createIndexes": .string(collection), "indexes": [MongoTaskQueries.indexes.last!.spec]],
+                write: true,
+                operation: "test"
+            )
         }
     }
 }

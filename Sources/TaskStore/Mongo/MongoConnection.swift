@@ -103,7 +103,11 @@ func storeError(_ error: bson_error_t, during operation: String) -> TaskStoreErr
     if error.code == 11000 {
         return TaskStoreError(.conflict, "duplicate key during \(operation)")
     }
-    return TaskStoreError(.failed, "\(operation) failed: \(String(cString: tesp_bson_error_message(&error)).prefix(200))")
+    return TaskStoreError(
+        .failed,
+        "\(operation) failed: \(String(cString: tesp_bson_error_message(&error)).prefix(200))",
+        serverCode: error.code
+    )
 }
 
 /// The process-wide part of libmongoc: `mongoc_init` once, and its log lines routed to swift-log.

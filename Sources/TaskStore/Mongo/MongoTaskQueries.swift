@@ -97,13 +97,24 @@ enum MongoTaskQueries {
     ///
     /// Ids sort by creation time, so `id_unique` also serves the creation-order sort of every listing;
     /// `creation_time` serves queries by time.
-    static let indexes: [MongoJSON] = [
-        ["key": ["id": 1], "name": "id_unique", "unique": true],
-        ["key": ["creation_time": -1], "name": "creation_time"],
-        ["key": ["state": 1, "id": -1], "name": "state_id"],
-        ["key": ["name": 1, "id": -1], "name": "name_id"],
-        ["key": ["tags.key": 1, "tags.value": 1, "id": -1], "name": "tags_id"],
+    static let indexes: [(name: String, spec: MongoJSON)] = [
+        index("id_unique", ["id": 1], options: [("unique", true)]),
+        index("creation_time", ["creation_time": -1]),
+        index("state_id", ["state": 1, "id": -1]),
+        index("name_id", ["name": 1, "id": -1]),
+        index("tags_id", ["tags.key": 1, "tags.value": 1, "id": -1]),
         // Partial: tasks without an owner (no authentication) add nothing to it.
-        ["key": [ownerField: 1, "id": -1], "name": "owner_id", "partialFilterExpression": [ownerField: ["$exists": true]]],
+        index("owner_id", [ownerField: 1, "id": -1], options: [("partialFilterExpression", [ownerField: ["$exists": true]])]),
     ]
+
+    private static func index(
+        _ name: String,
+        _ key: MongoJSON,
+        options: [(String, MongoJSON)] = []
+    ) -> (name: String, spec: MongoJSON) {
+        (name, .document([("key", key), ("name", .string(name))] + options))
+    }
+
+    /// MongoDB's codes for "an index of that name exists with other options / other keys".
+    static let indexConflictCodes: Set<UInt32> = [85, 86]
 }

@@ -29,6 +29,9 @@ public final class MongoTaskStore: TaskStore, Service {
     private let collection: String
     private let logger: Logger
 
+    /// The collection's name (for tests that send their own commands).
+    var collectionName: String { collection }
+
     /// Prepares the client pool; connects on first use.
     public init(_ configuration: Configuration, logger: Logger) throws {
         self.connection = try MongoConnection(
@@ -52,9 +55,27 @@ public final class MongoTaskStore: TaskStore, Service {
     }
 
     /// Creates the indexes listings and state changes rely on (idempotent).
+    ///
+    /// An index that an earlier TESP defined differently under the same name (other keys or options) is dropped
+    /// and built again, so that an upgrade that changes an index starts; `id_unique`, which keeps ids unique, is
+    /// never dropped.
     public func ensureIndexes() async throws {
-        let command: MongoJSON = ["createIndexes": .string(collection), "indexes": .array(MongoTaskQueries.indexes)]
-        try await runCommand(command, write: true, operation: "createIndexes")
+        for index in MongoTaskQueries.indexes {
+            let create: MongoJSON = ["createIndexes": .string(collection), "indexes": [index.spec]]
+            do {
+                try await runCommand(create, write: true, operation: "createIndexes")
+            } catch let error as TaskStoreError
+                where error.serverCode.map(MongoTaskQueries.indexConflictCodes.contains) == true && index.name != "id_unique"
+            {
+                logger.warning("Index defined differently by an earlier version; rebuilding it", metadata: ["index": "\(index.name)"])
+                try await runCommand(
+                    ["dropIndexes": .string(collection), "index": .string(index.name)],
+                    write: true,
+                    operation: "dropIndexes"
+                )
+                try await runCommand(create, write: true, operation: "createIndexes")
+            }
+        }
     }
 
     /// Succeeds when the store answers.
@@ -226,7 +247,7 @@ public final class MongoTaskStore: TaskStore, Service {
         }
     }
 
-    private func runCommand(_ command: MongoJSON, write: Bool, operation: String) async throws {
+    func runCommand(_ command: MongoJSON, write: Bool, operation: String) async throws {
         try await connection.withDatabase { database in
             let commandBSON = try BSONDocument(command)
             var error = bson_error_t()
