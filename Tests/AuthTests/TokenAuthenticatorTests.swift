@@ -83,13 +83,7 @@ import Testing
 
     @Test func anUnknownKeyIDFetchesTheKeysAgainButNotMoreOftenThanAllowed() async throws {
         let issuer = try await TestIssuer()
-        let authenticator = TokenAuthenticator(
-            validation: Self.validation,
-            keys: issuer,
-            minRefreshInterval: .milliseconds(300),
-            now: { [now] in now },
-            logger: Logger(label: "test")
-        )
+        let authenticator = authenticator(issuer, minRefresh: .milliseconds(300))
         _ = try await authenticator.authenticate(token: try await issuer.sign(claims()))
         #expect(await issuer.fetches == 1)
 
@@ -117,14 +111,7 @@ import Testing
 
     @Test func keysAreRefreshedPeriodicallyWithoutHoldingUpRequests() async throws {
         let issuer = try await TestIssuer()
-        let authenticator = TokenAuthenticator(
-            validation: Self.validation,
-            keys: issuer,
-            refreshInterval: .milliseconds(200),
-            minRefreshInterval: .milliseconds(100),
-            now: { [now] in now },
-            logger: Logger(label: "test")
-        )
+        let authenticator = authenticator(issuer, refresh: .milliseconds(200), minRefresh: .milliseconds(100))
         let token = try await issuer.sign(claims())
         _ = try await authenticator.authenticate(token: token)
         try await Task.sleep(for: .milliseconds(250))
@@ -149,8 +136,19 @@ import Testing
 
     // MARK: - Helpers
 
-    func authenticator(_ source: some JWKSSource) -> TokenAuthenticator {
-        TokenAuthenticator(validation: Self.validation, keys: source, now: { [now] in now }, logger: Logger(label: "test"))
+    func authenticator(
+        _ source: some JWKSSource,
+        refresh: Duration = .seconds(3600),
+        minRefresh: Duration = .seconds(10)
+    ) -> TokenAuthenticator {
+        TokenAuthenticator(
+            validation: Self.validation,
+            keys: source,
+            refreshInterval: refresh,
+            minRefreshInterval: minRefresh,
+            now: { [now] in now },
+            logger: Logger(label: "test")
+        )
     }
 
     func claims(expiringIn seconds: Double = 300, extra: [String: ClaimValue] = [:]) -> [String: ClaimValue] {
