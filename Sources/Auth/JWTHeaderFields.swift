@@ -1,3 +1,4 @@
+import ExtrasBase64
 import Foundation
 
 /// The header fields of a compact JWT that decide how it is checked, read before any key is trusted.
@@ -8,17 +9,12 @@ struct JWTHeaderFields: Decodable, Equatable {
     /// - Throws: ``AuthenticationError`` `.invalid` if `token` is not three base64url parts with a JSON header.
     init(token: String) throws(AuthenticationError) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let data = Self.base64URLDecoded(parts[0]),
-            let header = try? JSONDecoder().decode(JWTHeaderFields.self, from: data)
+        guard parts.count == 3,
+            let bytes = try? String(parts[0]).base64decoded(options: [.base64UrlAlphabet, .omitPaddingCharacter]),
+            let header = try? JSONDecoder().decode(JWTHeaderFields.self, from: Data(bytes))
         else {
             throw AuthenticationError(.invalid, "the bearer token is not a JWT")
         }
         self = header
-    }
-
-    static func base64URLDecoded(_ text: some StringProtocol) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64)
     }
 }
