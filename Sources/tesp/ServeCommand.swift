@@ -77,16 +77,9 @@ struct ServeCommand: AsyncParsableCommand {
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
             + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
         serverConfiguration.metricsText = { metrics.emitToString() }
-        // bcrypt gets threads of its own: a flood of wrong passwords must not hold up file I/O on the shared pool.
-        let passwordThreads = NIOThreadPool(numberOfThreads: max(1, System.coreCount / 2))
-        passwordThreads.start()
-        defer { passwordThreads.shutdownGracefully { _ in } }
-        serverConfiguration.authentication = try Self.authentication(
-            settings,
-            http: http,
-            passwordThreads: passwordThreads,
-            logger: logger
-        )
+        let (authentication, passwordThreads) = try Self.authentication(settings, http: http, logger: logger)
+        defer { passwordThreads?.shutdownGracefully { _ in } }
+        serverConfiguration.authentication = authentication
         serverConfiguration.access = Self.accessRules(settings)
         logger.info(
             "Task endpoints authenticate callers",
@@ -222,19 +215,23 @@ struct ServeCommand: AsyncParsableCommand {
         )
     }
 
-    /// How callers prove who they are, from `[auth]`.
+    /// How callers prove who they are, from `[auth]`, and for HTTP Basic the threads bcrypt runs on (to shut down
+    /// when the server stops).
     static func authentication(
         _ settings: Settings,
         http: HTTPClient,
-        passwordThreads: NIOThreadPool,
         logger: Logger
-    ) throws -> RequestAuthentication {
+    ) throws -> (RequestAuthentication, NIOThreadPool?) {
         let auth = settings.auth
         switch auth.mode {
         case "basic":
             do {
                 let users = try PasswordAuthenticator.users(fromEntries: auth.basic.users.map(\.value))
-                return .basic(PasswordAuthenticator(users: users, threadPool: passwordThreads), realm: auth.realm)
+                // bcrypt gets threads of its own: a flood of wrong passwords must not hold up file I/O on the
+                // shared pool.
+                let threads = NIOThreadPool(numberOfThreads: max(1, System.coreCount / 2))
+                threads.start()
+                return (.basic(PasswordAuthenticator(users: users, threadPool: threads), realm: auth.realm), threads)
             } catch {
                 throw ValidationError("settings: auth.basic.users: \(error)")
             }
@@ -255,9 +252,9 @@ struct ServeCommand: AsyncParsableCommand {
                 refreshInterval: .milliseconds(Int64(oidc.jwksRefreshSeconds * 1000)),
                 logger: logger
             )
-            return .bearer(authenticator, realm: auth.realm)
+            return (.bearer(authenticator, realm: auth.realm), nil)
         default:
-            return .none
+            return (.none, nil)
         }
     }
 
