@@ -13,7 +13,9 @@ private let limits = TESValidationLimits(
 public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let data = Data(bytes: bytes, count: count)
     checkTask(data)
-    checkListQuery(String(decoding: data, as: UTF8.self))
+    let text = String(decoding: data, as: UTF8.self)
+    checkListQuery(text)
+    checkQuoting(text)
     return 0
 }
 
@@ -29,9 +31,17 @@ private func checkTask(_ data: Data) {
         // An empty workdir/stdin/stdout/stderr means "not set", for clients that send "" for unset fields.
         paths += [executor.workdir, executor.stdin, executor.stdout, executor.stderr].compactMap { $0 }.filter { !$0.isEmpty }
     }
+    // Byte-level, as the kernel and bash read paths (a combining mark must not hide a '/' or a '.').
     for path in paths {
-        check(path.hasPrefix("/"), "accepted a relative path: \(path)")
-        check(!path.split(separator: "/").contains(".."), "accepted a path with '..': \(path)")
+        check(path.utf8.first == UInt8(ascii: "/"), "accepted a relative path: \(path)")
+        let segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        check(
+            !segments.contains { $0.elementsEqual("..".utf8) || $0.elementsEqual(".".utf8) },
+            "accepted a path with a '.' or '..' segment: \(path.debugDescription)"
+        )
+    }
+    for executor in validated.executors ?? [] {
+        check(executor.image?.utf8.first != UInt8(ascii: "-"), "accepted an image that reads as an option")
     }
     for view in TESView.allCases {
         let projected = validated.projected(to: view)
@@ -54,6 +64,29 @@ private func checkListQuery(_ text: String) {
     if let after = request.afterID {
         check(TESPageToken.lastID(from: TESPageToken.make(after: after)) == after, "page token round trip")
     }
+}
+
+/// `ShellQuote.quote(s)`, read back with bash's quoting rules byte by byte, is one word whose value is `s`:
+/// single-quoted runs (any bytes up to the next `'`) and `\'`, nothing unquoted.
+private func checkQuoting(_ text: String) {
+    let quoted = Array(ShellQuote.quote(text).utf8)
+    var value: [UInt8] = []
+    var index = 0
+    while index < quoted.count {
+        if quoted[index] == UInt8(ascii: "'") {
+            guard let close = quoted[(index + 1)...].firstIndex(of: UInt8(ascii: "'")) else {
+                fatalError("an unterminated quote for \(text.debugDescription)")
+            }
+            value += quoted[(index + 1)..<close]
+            index = close + 1
+        } else if quoted[index] == UInt8(ascii: "\\"), index + 1 < quoted.count, quoted[index + 1] == UInt8(ascii: "'") {
+            value.append(UInt8(ascii: "'"))
+            index += 2
+        } else {
+            fatalError("an unquoted byte \(quoted[index]) in the quoting of \(text.debugDescription)")
+        }
+    }
+    check(value == Array(text.utf8), "quoting changed \(text.debugDescription)")
 }
 
 /// A broken invariant: stops the run with the reason (`precondition` prints nothing in optimised builds).

@@ -12,10 +12,32 @@ public struct ContainerRuntime: Sendable, Equatable {
     public var kind: Kind
     /// The program to run (default: the kind's name, found on the Pulsar host's PATH).
     public var executable: String
+    /// Whether executors may use the network. `false` (the default): docker and podman run them with
+    /// `--network=none`, singularity/apptainer with `--net --network=none`, bwrap with `--unshare-net` (only a
+    /// loopback of their own). `true`: the runtime's default network, which for bwrap is the host's, loopback
+    /// services included.
+    public var network: Bool
+    /// bwrap only: the uid and gid that executors run as when the job script runs as root (bwrap keeps root's
+    /// file access inside its user namespace, capabilities dropped or not). The script drops to it with `setpriv`.
+    public var sandboxUser: SandboxUser
 
-    public init(kind: Kind, executable: String? = nil) {
+    /// A numeric uid and gid.
+    public struct SandboxUser: Sendable, Equatable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public init(uid: UInt32, gid: UInt32) {
+            self.uid = uid
+            self.gid = gid
+        }
+        /// `nobody:nogroup` on Debian.
+        public static let nobody = SandboxUser(uid: 65534, gid: 65534)
+    }
+
+    public init(kind: Kind, executable: String? = nil, network: Bool = false, sandboxUser: SandboxUser = .nobody) {
         self.kind = kind
         self.executable = executable.flatMap { $0.isEmpty ? nil : $0 } ?? kind.rawValue
+        self.network = network
+        self.sandboxUser = sandboxUser
     }
 
     /// The `PATH` given to executors that do not inherit an environment (bwrap clears it).
@@ -38,37 +60,52 @@ public struct ContainerRuntime: Sendable, Equatable {
         let env = (executor.env ?? [:]).sorted { $0.key < $1.key }
         switch kind {
         case .docker, .podman:
+            // Every option is one `--name=value` word, and `--` ends the options before the image: nothing a task
+            // gives can be read as an option (the image is also validated when the task is created).
             var words: [ShellWord] = [
                 ShellWord(executable), "run", "--rm", "-i",
                 ShellWord("--name=" + Self.containerName(taskID: taskID, index: index)),
             ]
+            if !network { words.append("--network=none") }
             if let cpu = resources?.cpuCores { words.append(ShellWord("--cpus=\(cpu)")) }
             if let ram = resources?.ramGb { words.append(ShellWord("--memory=\(Self.bytes(gigabytes: ram))")) }
             for mount in layout.mounts {
-                words += ["-v", ShellWord.hostPath(mount.containerPath) + ":\(mount.containerPath)"]
+                words.append(ShellWord("--volume=") + ShellWord.hostPath(mount.containerPath) + ":\(mount.containerPath)")
             }
-            if let workdir { words += ["-w", ShellWord(workdir)] }
-            for (name, value) in env { words += ["-e", ShellWord("\(name)=\(value)")] }
+            if let workdir { words.append(ShellWord("--workdir=" + workdir)) }
+            for (name, value) in env { words.append(ShellWord("--env=\(name)=\(value)")) }
             // The image's entrypoint is replaced: TES `command` is the whole argv.
             if let program = argv.first {
-                words += ["--entrypoint", program, ShellWord(image)] + argv.dropFirst()
+                words += [ShellWord("--entrypoint=") + program, "--", ShellWord(image)] + argv.dropFirst()
             } else {
-                words.append(ShellWord(image))
+                words += ["--", ShellWord(image)]
             }
             return words
         case .singularity, .apptainer:
-            var words: [ShellWord] = [ShellWord(executable), "exec", "--contain", "--cleanenv", "--no-home"]
+            // --containall: a PID and IPC namespace of its own (no process outlives the executor), a clean
+            // environment and only the binds below.
+            var words: [ShellWord] = [ShellWord(executable), "exec", "--containall", "--no-home"]
+            if !network { words += ["--net", "--network=none"] }
             for mount in layout.mounts {
                 words += ["--bind", ShellWord.hostPath(mount.containerPath) + ":\(mount.containerPath)"]
             }
             if let workdir { words += ["--pwd", ShellWord(workdir)] }
             for (name, value) in env { words += ["--env", ShellWord("\(name)=\(value)")] }
-            return words + [ShellWord(Self.singularityImage(image))] + argv
+            return words + ["--", ShellWord(Self.singularityImage(image))] + argv
         case .bwrap:
-            // The host's top-level directories are bound read-only onto an empty root (JobScript builds that list
-            // at run time), so that mount points for the task's paths can be created.
+            // Unprivileged and isolated: a user namespace (the job script first drops root to `sandboxUser` with
+            // setpriv, the array being empty otherwise), no capabilities, its own PID, IPC, UTS and (by default)
+            // network namespaces, a new session (no TIOCSTI into the script's terminal). The host's top-level
+            // directories are bound read-only onto an empty root (JobScript builds that list at run time), so that
+            // mount points for the task's paths can be created; Pulsar's staging directory is hidden under a tmpfs.
             var words: [ShellWord] = [
-                ShellWord(executable), "--tmpfs", "/", ShellWord([.array(JobScript.bwrapRootVariable)]),
+                ShellWord([.array(JobScript.dropPrivilegesVariable)]),
+                ShellWord(executable), "--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-pid",
+            ]
+            if !network { words.append("--unshare-net") }
+            words += [
+                "--new-session", "--die-with-parent", "--cap-drop", "ALL",
+                "--tmpfs", "/", ShellWord([.array(JobScript.bwrapRootVariable)]),
                 "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
             ]
             for mount in layout.mounts {
@@ -80,13 +117,14 @@ public struct ContainerRuntime: Sendable, Equatable {
             }
             words += ["--clearenv", "--setenv", "PATH", ShellWord(Self.defaultPath)]
             for (name, value) in env { words += ["--setenv", ShellWord(name), ShellWord(value)] }
-            return words + ["--die-with-parent", "--unshare-pid", "--"] + argv
+            return words + ["--"] + argv
         }
     }
 
-    /// A TES image name as Singularity/Apptainer reads it: bare Docker names get `docker://`.
+    /// A TES image name as Singularity/Apptainer reads it: bare OCI names get `docker://`; only an absolute path
+    /// names a file (a relative `x.sif` would be looked up in the job's directory).
     static func singularityImage(_ image: String) -> String {
-        if image.contains("://") || image.hasPrefix("/") || image.hasSuffix(".sif") { return image }
+        if image.contains("://") || image.hasPrefix("/") { return image }
         return "docker://" + image
     }
 

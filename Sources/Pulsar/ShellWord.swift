@@ -41,4 +41,9 @@ public struct ShellWord: Sendable, Equatable, ExpressibleByStringLiteral, Custom
         }
         return ShellWord(lhs.parts + [.text(rhs)])
     }
+
+    /// Glues two words into one.
+    public static func + (lhs: ShellWord, rhs: ShellWord) -> ShellWord {
+        ShellWord(lhs.parts + rhs.parts)
+    }
 }

@@ -16,7 +16,9 @@ public struct TaskLayout: Sendable, Equatable {
             self.isFile = isFile
         }
 
-        public static func < (lhs: Mount, rhs: Mount) -> Bool { lhs.containerPath < rhs.containerPath }
+        public static func < (lhs: Mount, rhs: Mount) -> Bool {
+            lhs.containerPath.utf8.lexicographicallyPrecedes(rhs.containerPath.utf8)
+        }
     }
 
     /// Sorted so that a parent is always mounted before anything inside it.
@@ -26,7 +28,7 @@ public struct TaskLayout: Sendable, Equatable {
         var directories: Set<String> = []
         var files: Set<String> = []
         func addParent(of path: String) {
-            let parent = Self.parent(of: path)
+            let parent = TESPath.parent(of: path)
             if parent == "/" { files.insert(TESPath.normalised(path)) } else { directories.insert(parent) }
         }
         for volume in task.volumes ?? [] { directories.insert(TESPath.normalised(volume)) }
@@ -61,11 +63,5 @@ public struct TaskLayout: Sendable, Equatable {
     /// Whether `path` (a container path) lies in one of the mounts.
     public func isMounted(_ path: String) -> Bool {
         mounts.contains { TESPath.isInside(path, directory: $0.containerPath) }
-    }
-
-    static func parent(of path: String) -> String {
-        let trimmed = TESPath.normalised(path)
-        guard let slash = trimmed.lastIndex(of: "/"), slash != trimmed.startIndex else { return "/" }
-        return String(trimmed[..<slash])
     }
 }

@@ -108,8 +108,7 @@ private struct TaskChecker {
         count(executors.count, max: limits.maxExecutors, "executors")
         for (index, executor) in executors.enumerated() {
             let field = "executors[\(index)]"
-            if (executor.image ?? "").allSatisfy(\.isWhitespace) { fail("\(field).image", "required, but empty") }
-            text(executor.image, "\(field).image")
+            if let problem = TESImage.problem(with: executor.image ?? "") { fail("\(field).image", problem) }
             if let command = executor.command, let program = command.first {
                 if program.isEmpty { fail("\(field).command[0]", "the program to run must not be empty") }
                 for (argIndex, arg) in command.enumerated() { text(arg, "\(field).command[\(argIndex)]") }

@@ -1,5 +1,5 @@
 import Foundation
-import Pulsar
+@testable import Pulsar
 import TES
 import Testing
 
@@ -24,12 +24,25 @@ import Testing
     }
 
     @Test func docker() {
+        // One word per option, `--` before the image: nothing from the task can become a docker option.
         #expect(
             commandLine(.docker)
-                == "'docker' 'run' '--rm' '-i' '--name=tesp-t1-0' '--cpus=2' '--memory=1610612736' "
-                + "'-v' \"${TESP_ROOT}\"'/data:/data' '-v' \"${TESP_ROOT}\"'/out:/out' '-w' '/data' "
-                + "'-e' 'A=x y' '-e' 'B=2' '--entrypoint' 'md5sum' 'ubuntu:24.04' 'a b'"
+                == "'docker' 'run' '--rm' '-i' '--name=tesp-t1-0' '--network=none' '--cpus=2' '--memory=1610612736' "
+                + "'--volume='\"${TESP_ROOT}\"'/data:/data' '--volume='\"${TESP_ROOT}\"'/out:/out' '--workdir=/data' "
+                + "'--env=A=x y' '--env=B=2' '--entrypoint=''md5sum' '--' 'ubuntu:24.04' 'a b'"
         )
+    }
+
+    @Test func theNetworkSettingOpensTheRuntimesDefaultNetwork() {
+        let open = ContainerRuntime(kind: .docker, network: true).command(
+            for: Self.task.executors![0], index: 0, taskID: "t1", layout: TaskLayout(task: Self.task), resources: nil
+        ).map(\.rendered)
+        #expect(!open.contains("'--network=none'"))
+        let bwrap = ContainerRuntime(kind: .bwrap, network: true).command(
+            for: Self.task.executors![0], index: 0, taskID: "t1", layout: TaskLayout(task: Self.task), resources: nil
+        ).map(\.rendered)
+        #expect(!bwrap.contains("'--unshare-net'") && bwrap.contains("'--unshare-user'"))
+        #expect(commandLine(.bwrap).contains("'--unshare-net'"))
     }
 
     @Test func podmanTakesDockersArgumentsAndItsOwnExecutable() {
@@ -41,21 +54,28 @@ import Testing
 
     @Test func singularityAndApptainerUseDockerImages() {
         let expected =
-            "'singularity' 'exec' '--contain' '--cleanenv' '--no-home' '--bind' \"${TESP_ROOT}\"'/data:/data' "
-            + "'--bind' \"${TESP_ROOT}\"'/out:/out' '--pwd' '/data' '--env' 'A=x y' '--env' 'B=2' "
-            + "'docker://ubuntu:24.04' 'md5sum' 'a b'"
+            "'singularity' 'exec' '--containall' '--no-home' '--net' '--network=none' "
+            + "'--bind' \"${TESP_ROOT}\"'/data:/data' '--bind' \"${TESP_ROOT}\"'/out:/out' '--pwd' '/data' "
+            + "'--env' 'A=x y' '--env' 'B=2' '--' 'docker://ubuntu:24.04' 'md5sum' 'a b'"
         #expect(commandLine(.singularity) == expected)
         #expect(commandLine(.apptainer) == expected.replacingOccurrences(of: "'singularity'", with: "'apptainer'"))
     }
 
-    @Test func bwrapBindsTheTaskPathsOnTheHostFilesystem() {
+    @Test func bwrapIsolatesAndBindsTheTaskPathsOnTheHostFilesystem() {
         #expect(
             commandLine(.bwrap)
-                == "'bwrap' '--tmpfs' '/' \"${TESP_BWRAP_ROOT[@]}\" '--dev' '/dev' '--proc' '/proc' '--tmpfs' '/tmp' "
+                == "\"${TESP_DROP[@]}\" 'bwrap' '--unshare-user' '--unshare-ipc' '--unshare-uts' '--unshare-pid' "
+                + "'--unshare-net' '--new-session' '--die-with-parent' '--cap-drop' 'ALL' "
+                + "'--tmpfs' '/' \"${TESP_BWRAP_ROOT[@]}\" '--dev' '/dev' '--proc' '/proc' '--tmpfs' '/tmp' "
                 + "'--bind' \"${TESP_ROOT}\"'/data' '/data' '--bind' \"${TESP_ROOT}\"'/out' '/out' '--chdir' '/data' "
                 + "'--clearenv' '--setenv' 'PATH' '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "
-                + "'--setenv' 'A' 'x y' '--setenv' 'B' '2' '--die-with-parent' '--unshare-pid' '--' 'md5sum' 'a b'"
+                + "'--setenv' 'A' 'x y' '--setenv' 'B' '2' '--' 'md5sum' 'a b'"
         )
+    }
+
+    @Test func aRelativeSifNameIsAnImageNotAFile() {
+        #expect(ContainerRuntime.singularityImage("tool.sif") == "docker://tool.sif")
+        #expect(ContainerRuntime.singularityImage("/images/tool.sif") == "/images/tool.sif")
     }
 
     @Test func imageSchemesAreKeptForSingularity() {

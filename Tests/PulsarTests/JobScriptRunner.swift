@@ -25,7 +25,12 @@ struct JobScriptRun {
     }
 
     /// Renders the script for `task`, uploads `contents` (name → text) into a fake inputs directory, runs it.
-    static func run(task: TESTask, inputs: [(JobScript.PlacedInput, String)] = []) throws -> JobScriptRun {
+    static func run(
+        task: TESTask,
+        inputs: [(JobScript.PlacedInput, String)] = [],
+        runtime: ContainerRuntime = ContainerRuntime(kind: .bwrap),
+        timeoutSeconds: Double = 120
+    ) throws -> JobScriptRun {
         let job = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-job-\(UUID().uuidString)")
         let working = job.appendingPathComponent("working")
         let inputsDirectory = job.appendingPathComponent("inputs")
@@ -37,7 +42,7 @@ struct JobScriptRun {
         let script = JobScript(
             taskID: "t1",
             task: task,
-            runtime: ContainerRuntime(kind: .bwrap),
+            runtime: runtime,
             inputsDirectory: inputsDirectory.path,
             inputs: inputs.map(\.0),
             heartbeatSeconds: 1
@@ -45,8 +50,9 @@ struct JobScriptRun {
         let scriptURL = job.appendingPathComponent("tesp-job.sh")
         try script.render().write(to: scriptURL, atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [scriptURL.path]
+        // A script that blocks (a FIFO read, say) must fail the test (exit 137), not hang the suite.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["--signal=KILL", String(Int(timeoutSeconds)), "/bin/bash", scriptURL.path]
         process.currentDirectoryURL = working
         // A file, not a pipe: with tests running in parallel, another test's child could inherit a pipe's write end
         // and keep it open.
