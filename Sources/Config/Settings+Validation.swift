@@ -6,6 +6,13 @@ extension Settings {
     static let accessPolicies = ["all", "owner", "owner-or-admin"]
     static let tokenAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 
+    /// `engine.sandbox_user` as numbers; `nil` if it is not `uid:gid` or names root.
+    public var sandboxUserIDs: (uid: UInt32, gid: UInt32)? {
+        let parts = engine.sandboxUser.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let uid = UInt32(parts[0]), let gid = UInt32(parts[1]), uid != 0, gid != 0 else { return nil }
+        return (uid, gid)
+    }
+
     /// Checks values that have the right type but make no sense.
     /// - Throws: ``SettingsError`` naming the key.
     func validate() throws(SettingsError) {
@@ -34,6 +41,7 @@ extension Settings {
         try check(pulsar.tokens.isEmpty || pulsar.tokens.count == pulsar.urls.count, "pulsar.tokens", "must be empty or one per URL")
         try check(pulsar.timeoutSeconds > 0, "pulsar.timeout_seconds", "must be positive")
         try check(Self.runtimes.contains(engine.runtime), "engine.runtime", "must be one of \(Self.runtimes.joined(separator: ", "))")
+        try check(sandboxUserIDs != nil, "engine.sandbox_user", "must be a numeric uid:gid other than 0 (such as 65534:65534)")
         try check(engine.pollInitialMs >= 1, "engine.poll_initial_ms", "must be at least 1")
         try check(engine.pollMaxSeconds > 0, "engine.poll_max_seconds", "must be positive")
         try check(engine.maxConcurrentPolls >= 1, "engine.max_concurrent_polls", "must be at least 1")

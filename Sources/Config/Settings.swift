@@ -109,6 +109,12 @@ public struct Settings: Codable, Sendable, Equatable {
         public var runtime = "docker"
         /// The runtime's program on the Pulsar host; empty: the runtime's name.
         public var runtimeExecutable = ""
+        /// Whether executors may use the network: false gives them none (docker/podman `--network=none`,
+        /// apptainer `--network=none`, bwrap `--unshare-net`); true gives them the runtime's default network, which
+        /// for bwrap is the host's, with every service on its loopback.
+        public var executorNetwork = false
+        /// bwrap only: `uid:gid` executors run as when Pulsar runs the job as root.
+        public var sandboxUser = "65534:65534"
         public var pollInitialMs = 50
         public var pollMaxSeconds = 10.0
         public var maxConcurrentPolls = 32
@@ -128,6 +134,8 @@ public struct Settings: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case enabled, runtime
             case runtimeExecutable = "runtime_executable"
+            case executorNetwork = "executor_network"
+            case sandboxUser = "sandbox_user"
             case pollInitialMs = "poll_initial_ms"
             case pollMaxSeconds = "poll_max_seconds"
             case maxConcurrentPolls = "max_concurrent_polls"

@@ -51,7 +51,8 @@ public final class Engine: Service, TaskEvents {
             outputs: OutputPublisher(
                 transfers: transfers,
                 stagingDirectory: configuration.stagingDirectory,
-                parallelTransfers: configuration.transfersPerTask
+                parallelTransfers: configuration.transfersPerTask,
+                limits: transfers.configuration.limits
             ),
             logger: logger
         )

@@ -35,9 +35,10 @@ struct InputStager: Sendable {
                 placed.append(.init(uploadedName: name, path: path))
                 continue
             }
-            guard let text = input.url, let url = StorageURL(text) else {
+            guard let text = input.url, let stored = StorageURL(text) else {
                 throw TaskFailure("inputs[\(index)]: the URL cannot be read")
             }
+            let url = TaskCredentials.restoringQuery(of: stored, from: secrets)
             if input.type == .directory {
                 let files: [RemoteFile]
                 do {
@@ -46,10 +47,15 @@ struct InputStager: Sendable {
                     throw TaskFailure("inputs[\(index)]: listing \(url) failed: \(error)")
                 }
                 for (number, file) in files.enumerated() {
+                    // Every listed name was checked to be one path segment; the whole path must be a TES path too.
+                    let target = TESPath.joined(path, file.relativePath)
+                    if let problem = TESPath.problem(with: target) {
+                        throw TaskFailure("inputs[\(index)]: listing \(url) gave a file whose path \(problem)")
+                    }
                     downloads.append(
                         (
                             "inputs[\(index)]", url.appending(file.relativePath), "input-\(index)-\(number)",
-                            TESPath.normalised(path) + "/" + file.relativePath
+                            target
                         )
                     )
                 }

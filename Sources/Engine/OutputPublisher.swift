@@ -10,6 +10,7 @@ struct OutputPublisher: Sendable {
     let transfers: Transfers
     let stagingDirectory: String
     let parallelTransfers: Int
+    let limits: TransferLimits
 
     /// One file the job found for an output.
     struct Match: Sendable, Equatable {
@@ -37,9 +38,25 @@ struct OutputPublisher: Sendable {
         } catch {
             throw TaskFailure("outputs: the job did not list its outputs (\(error))")
         }
-        let (matches, missing) = Self.parse(manifest)
+        let (matches, missing, refused) = Self.parse(manifest)
+        if let first = refused.first {
+            throw TaskFailure(
+                "outputs[\(first.output)]: \(first.path) is a symbolic link or not a regular file, or leads out of the task's directories; refused"
+            )
+        }
         if let first = missing.first {
             throw TaskFailure("outputs[\(first.output)]: \(first.path) was not created by the executors")
+        }
+        if limits.maxFileBytes > 0, let large = matches.first(where: { $0.size > limits.maxFileBytes }) {
+            throw TaskFailure(
+                "outputs[\(large.output)]: \(large.path) is \(large.size) bytes, more than transfer.max_file_bytes (\(limits.maxFileBytes))"
+            )
+        }
+        // Sizes are apparent sizes: a sparse file of 2 GB takes 2 GB here. Each file is staged and sent on at once,
+        // so what must fit is the files in flight; check the largest ones against the free space.
+        let inFlight = matches.map(\.size).sorted(by: >).prefix(parallelTransfers).reduce(0, +)
+        if let free = Self.freeBytes(at: stagingDirectory), inFlight > free {
+            throw TaskFailure("outputs: staging needs \(inFlight) bytes but \(stagingDirectory) has \(free) free")
         }
         let directory = (stagingDirectory as NSString).appendingPathComponent(jobID + "-outputs")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -48,7 +65,7 @@ struct OutputPublisher: Sendable {
         return try await withThrowingTaskGroup(of: (Int, TESOutputFileLog).self) { group in
             for (number, match) in matches.enumerated() {
                 let output = outputs[match.output]
-                guard let destination = Self.destination(of: match.path, for: output) else {
+                guard let destination = Self.destination(of: match.path, for: output, secrets: secrets) else {
                     throw TaskFailure("outputs[\(match.output)]: the URL cannot be read")
                 }
                 group.addTask {
@@ -89,8 +106,9 @@ struct OutputPublisher: Sendable {
 
     /// Where a matched file goes: the output's URL for a file; for a directory, the URL plus the path below the
     /// output's path; for a wildcard, the URL plus the path below `path_prefix` (TES 1.1).
-    static func destination(of path: String, for output: TESOutput) -> StorageURL? {
-        guard let text = output.url, let url = StorageURL(text), let outputPath = output.path else { return nil }
+    static func destination(of path: String, for output: TESOutput, secrets: [String: String] = [:]) -> StorageURL? {
+        guard let text = output.url, let stored = StorageURL(text), let outputPath = output.path else { return nil }
+        let url = TaskCredentials.restoringQuery(of: stored, from: secrets)
         let base: String
         if TESPath.hasWildcards(outputPath) {
             base = TESPath.normalised(output.pathPrefix ?? "/")
@@ -99,29 +117,43 @@ struct OutputPublisher: Sendable {
         } else {
             return url
         }
-        let relative = base == "/" ? String(path.dropFirst()) : String(path.dropFirst(base.count + 1))
+        // The job listed only paths inside the output (the script checks); anything else is refused, not clipped.
+        guard TESPath.isInside(path, directory: base), path != base, TESPath.problem(with: path) == nil else { return nil }
+        let bytes = Array(path.utf8)
+        let relative = String(decoding: bytes.dropFirst(base == "/" ? 1 : base.utf8.count + 1), as: UTF8.self)
         return url.appending(relative)
     }
 
     /// The job script's output list: the files matched, and the FILE/DIRECTORY outputs that were missing.
-    static func parse(_ data: Data) -> (matches: [Match], missing: [(output: Int, path: String)]) {
+    static func parse(_ data: Data) -> (matches: [Match], missing: [(output: Int, path: String)], refused: [(output: Int, path: String)]) {
         struct Line: Decodable {
             var output: Int
             var path: String?
             var size: Int64?
             var missing: String?
+            var refused: String?
         }
         func decode64(_ text: String) -> String { String(decoding: Data(base64Encoded: text) ?? Data(), as: UTF8.self) }
         var matches: [Match] = []
         var missing: [(Int, String)] = []
+        var refused: [(Int, String)] = []
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let entry = try? JSONDecoder().decode(Line.self, from: Data(line)) else { continue }
             if let path = entry.path {
                 matches.append(Match(output: entry.output, path: decode64(path), size: entry.size ?? 0))
             } else if let gone = entry.missing {
                 missing.append((entry.output, decode64(gone)))
+            } else if let bad = entry.refused {
+                refused.append((entry.output, decode64(bad)))
             }
         }
-        return (matches, missing)
+        return (matches, missing, refused)
+    }
+
+    /// Free bytes for an unprivileged writer on the file system of `path`, if it can be asked.
+    static func freeBytes(at path: String) -> Int64? {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
     }
 }

@@ -6,7 +6,7 @@
 ///   `quay.io/biocontainers/samtools:1.19--h50ea8bc_0`, `localhost:5000/x/y@sha256:…`;
 /// - Singularity/Apptainer's forms: `docker://` or `oras://` followed by an OCI reference, `library://` or
 ///   `shub://` followed by a path of `[A-Za-z0-9._/:@-]`;
-/// - an absolute, normalised path on the compute host (a `.sif` file), of `[A-Za-z0-9._/+-]`.
+/// - an absolute, normalised path on the compute host (a `.sif` file, a CVMFS image directory), of `[A-Za-z0-9._/+:-]`.
 public enum TESImage {
     /// Why `image` is not an acceptable image name, or `nil` if it is.
     public static func problem(with image: String) -> String? {
@@ -15,7 +15,7 @@ public enum TESImage {
         if image.utf8.count > 1024 { return "must be at most 1024 bytes long" }
         if image.utf8.first == UInt8(ascii: "/") {
             if TESPath.problem(with: image) != nil || !image.utf8.allSatisfy(isPathByte) {
-                return "must be a normalised absolute path of letters, digits and ._/+- when it names a file"
+                return "must be a normalised absolute path of letters, digits and ._/+-: when it names a file"
             }
             return nil
         }
@@ -133,6 +133,6 @@ public enum TESImage {
     private static func isHexDigit(_ b: UInt8) -> Bool {
         isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
     }
-    private static func isPathByte(_ b: UInt8) -> Bool { isAlphanumeric(b) || "._/+-".utf8.contains(b) }
+    private static func isPathByte(_ b: UInt8) -> Bool { isAlphanumeric(b) || "._/+-:".utf8.contains(b) }
     private static func isLibraryByte(_ b: UInt8) -> Bool { isAlphanumeric(b) || "._/:@-".utf8.contains(b) }
 }

@@ -68,38 +68,30 @@ private struct TaskChecker {
     }
 
     /// A location in storage: a URL with a scheme the server supports, or an absolute path (which the spec allows
-    /// as a local file). Local files must lie in an allowed directory.
+    /// as a local file), parsed by ``StorageURL``, the parser the transfers use. Local files must lie in an allowed
+    /// directory (links are resolved again when the file is opened).
     mutating func location(_ url: String?, _ field: String) {
         guard let url, !url.isEmpty else { return fail(field, "required, but empty") }
         text(url, field)
-        let scheme: String
-        let localPath: String?
-        if url.hasPrefix("/") {
-            scheme = "file"
-            localPath = url
-        } else {
+        if !url.hasPrefix("/") {
             guard let colon = url.firstIndex(of: ":"), colon != url.startIndex, url.first!.isLetter,
                 url[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) })
             else { return fail(field, "must be a URL with a scheme (such as ftp://host/path) or an absolute path") }
-            scheme = url[..<colon].lowercased()
-            localPath = scheme == "file" ? Self.fileURLPath(url) : nil
+            let scheme = url[..<colon].lowercased()
+            if !limits.supportedURLSchemes.isEmpty, !limits.supportedURLSchemes.contains(scheme) {
+                let known = limits.supportedURLSchemes.sorted().joined(separator: ", ")
+                return fail(field, "\(scheme):// is not supported (supported: \(known))")
+            }
+        } else if !limits.supportedURLSchemes.isEmpty, !limits.supportedURLSchemes.contains("file") {
+            return fail(field, "local paths (file://) are not supported")
         }
-        if !limits.supportedURLSchemes.isEmpty, !limits.supportedURLSchemes.contains(scheme) {
-            let known = limits.supportedURLSchemes.sorted().joined(separator: ", ")
-            return fail(field, "\(scheme):// is not supported (supported: \(known))")
-        }
-        if let localPath {
-            guard TESPath.problem(with: localPath) == nil,
-                limits.allowedFileDirectories.contains(where: { TESPath.isInside(localPath, directory: $0) })
+        if let problem = StorageURL.problem(with: url) { return fail(field, problem) }
+        guard let parsed = StorageURL(url) else { return fail(field, "cannot be parsed") }
+        if parsed.scheme == "file" {
+            guard TESPath.problem(with: parsed.path) == nil,
+                limits.allowedFileDirectories.contains(where: { TESPath.isInside(parsed.path, directory: $0) })
             else { return fail(field, "local files are allowed only in the directories the server lists for file:// URLs") }
         }
-    }
-
-    /// The path of a `file://` URL (`file:///a/b` and `file://localhost/a/b`), percent-decoded.
-    static func fileURLPath(_ url: String) -> String {
-        var rest = url.dropFirst("file://".count)
-        if !rest.hasPrefix("/"), let slash = rest.firstIndex(of: "/") { rest = rest[slash...] }
-        return String(rest).removingPercentEncoding ?? String(rest)
     }
 
     mutating func executors(_ executors: [TESExecutor]?) {

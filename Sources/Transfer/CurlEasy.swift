@@ -75,10 +75,17 @@ enum CurlRuntime {
 /// Where a transfer's bytes go or come from, handed to libcurl's C callbacks as their user data.
 final class CurlFileStream {
     let descriptor: Int32
+    /// The most a download may write; 0: no limit.
+    let maxBytes: Int64
     var bytes: Int64 = 0
     var failed = false
+    /// The download was stopped because it passed `maxBytes`.
+    var exceededLimit = false
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(descriptor: Int32, maxBytes: Int64 = 0) {
+        self.descriptor = descriptor
+        self.maxBytes = maxBytes
+    }
 }
 
 /// Collects a small response (a directory listing) in memory.
@@ -93,6 +100,10 @@ let curlWriteToFile: tesp_curl_data_callback = { pointer, size, count, context i
     guard let pointer, let context else { return 0 }
     let stream = Unmanaged<CurlFileStream>.fromOpaque(context).takeUnretainedValue()
     let total = size * count
+    if stream.maxBytes > 0, stream.bytes + Int64(total) > stream.maxBytes {
+        stream.exceededLimit = true
+        return 0  // CURLE_WRITE_ERROR
+    }
     var written = 0
     while written < total {
         let result = write(stream.descriptor, pointer + written, total - written)

@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import NIOPosix
+import TES
 
 /// FTP, FTPS, HTTP and HTTPS through libcurl. Every blocking libcurl call runs on `threads`, whose size is the
 /// global bound on concurrent transfers.
@@ -8,27 +9,35 @@ public struct CurlStorage: Storage {
     private let threads: NIOThreadPool
     /// A netrc file with credentials per host, or empty.
     private let netrcFile: String
+    private let limits: TransferLimits
 
-    public init(threads: NIOThreadPool, netrcFile: String = "") {
+    public init(threads: NIOThreadPool, netrcFile: String = "", limits: TransferLimits = .init()) {
         self.threads = threads
         self.netrcFile = netrcFile
+        self.limits = limits
     }
 
     public func download(_ url: StorageURL, to localPath: String, credentials: Credential?) async throws -> Int64 {
         let netrc = netrcFile
+        let limits = limits
         return try await threads.runIfActive {
             let descriptor = open(localPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
                 throw TransferError(.failed, "cannot write \(localPath): \(String(cString: strerror(errno)))")
             }
             defer { close(descriptor) }
-            let stream = CurlFileStream(descriptor: descriptor)
-            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc)
+            let stream = CurlFileStream(descriptor: descriptor, maxBytes: limits.maxFileBytes)
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits)
             if url.scheme.hasPrefix("http") { try curl.set(CURLOPT_FOLLOWLOCATION, 1) }
             try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToFile)
             try withExtendedLifetime(stream) {
                 try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(stream).toOpaque())
-                try Self.run(curl, url, "download")
+                do {
+                    try Self.run(curl, url, "download")
+                } catch let error as TransferError where stream.exceededLimit {
+                    _ = error
+                    throw TransferError(.failed, "\(url) is larger than transfer.max_file_bytes (\(limits.maxFileBytes) bytes)")
+                }
             }
             return stream.bytes
         }
@@ -36,6 +45,7 @@ public struct CurlStorage: Storage {
 
     public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
         let netrc = netrcFile
+        let limits = limits
         return try await threads.runIfActive {
             let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
@@ -45,7 +55,7 @@ public struct CurlStorage: Storage {
             var info = stat()
             fstat(descriptor, &info)
             let stream = CurlFileStream(descriptor: descriptor)
-            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc)
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits)
             try curl.set(CURLOPT_UPLOAD, 1)  // FTP STOR, HTTP PUT
             try curl.set(CURLOPT_INFILESIZE_LARGE, offset: Int64(info.st_size))
             if url.scheme.hasPrefix("ftp") {
@@ -65,30 +75,44 @@ public struct CurlStorage: Storage {
             throw TransferError(.unsupported, "directories cannot be listed over \(url.scheme) (\(url))")
         }
         var files: [RemoteFile] = []
-        var pending = [""]  // relative directories still to list
-        while let relative = pending.popLast() {
+        var pending = [(relative: "", depth: 0)]  // directories still to list
+        var entries = 0
+        while let (relative, depth) = pending.popLast() {
             let directory = relative.isEmpty ? url : url.appending(relative)
             for entry in try await listDirectory(directory, credentials: credentials) {
+                // A name is one path segment: a server that lists `../../x` or `a/b` must not place a file
+                // outside the input's directory.
+                if let problem = TESPath.problem(withListedName: entry.name) {
+                    throw TransferError(.failed, "the listing of \(directory) has an entry whose name \(problem): \(entry.name.debugDescription.prefix(200))")
+                }
+                entries += 1
+                if entries > limits.maxListingEntries {
+                    throw TransferError(.failed, "\(url) holds more than \(limits.maxListingEntries) entries; the limit is transfer.max_listing_entries")
+                }
                 let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
                 if entry.isDirectory {
-                    pending.append(path)
+                    guard depth + 1 <= limits.maxListingDepth else {
+                        throw TransferError(.failed, "\(url) is nested deeper than \(limits.maxListingDepth) directories; the limit is transfer.max_listing_depth")
+                    }
+                    pending.append((path, depth + 1))
                 } else {
                     files.append(RemoteFile(relativePath: path, size: entry.size))
                 }
             }
         }
-        return files.sorted { $0.relativePath < $1.relativePath }
+        return files.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
     }
 
     /// One FTP directory, through MLSD (RFC 3659), whose lines say what each entry is.
     private func listDirectory(_ url: StorageURL, credentials: Credential?) async throws -> [MLSDEntry] {
         let netrc = netrcFile
+        let limits = limits
         var directory = url
         if !directory.path.hasSuffix("/") { directory.path += "/" }
         let listed = directory
         let text = try await threads.runIfActive {
             let sink = CurlMemorySink(limit: 64 * 1024 * 1024)
-            let curl = try Self.prepare(listed, credentials: credentials, netrc: netrc)
+            let curl = try Self.prepare(listed, credentials: credentials, netrc: netrc, limits: limits)
             try curl.set(CURLOPT_CUSTOMREQUEST, "MLSD")
             try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToMemory)
             try withExtendedLifetime(sink) {
@@ -100,9 +124,12 @@ public struct CurlStorage: Storage {
         return MLSDEntry.parse(text)
     }
 
-    private static func prepare(_ url: StorageURL, credentials: Credential?, netrc: String) throws -> CurlEasy {
+    private static func prepare(_ url: StorageURL, credentials: Credential?, netrc: String, limits: TransferLimits) throws -> CurlEasy {
         let curl = try CurlEasy()
         try curl.set(CURLOPT_URL, url.withoutCredentials.text)
+        try curl.set(CURLOPT_LOW_SPEED_LIMIT, max(1, limits.lowSpeedBytesPerSecond))
+        try curl.set(CURLOPT_LOW_SPEED_TIME, max(1, limits.lowSpeedSeconds))
+        if limits.maxSecondsPerFile > 0 { try curl.set(CURLOPT_TIMEOUT, limits.maxSecondsPerFile) }
         if let credentials {
             try curl.set(CURLOPT_USERNAME, credentials.user)
             try curl.set(CURLOPT_PASSWORD, credentials.password)

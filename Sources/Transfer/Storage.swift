@@ -1,3 +1,4 @@
+import TES
 /// One file found under a directory URL.
 public struct RemoteFile: Sendable, Equatable {
     /// The path below the listed directory, without a leading `/` (`sub/dir/file.txt`).

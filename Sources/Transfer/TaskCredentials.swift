@@ -1,21 +1,29 @@
 import TES
 
-/// Passwords in a task's URLs, kept apart from the task: the stored and shown task has its URLs without passwords
-/// (the user name stays), and the passwords are stored in a field no view returns.
+/// Credentials in a task's URLs, kept apart from the task: the stored and shown task has its URLs without passwords
+/// (the user name stays) and with signature and token query parameters redacted; the passwords and the full
+/// queries are stored in a field no view returns.
 public enum TaskCredentials {
     /// The key a password is stored under: the server and the user.
     public static func key(for url: StorageURL) -> String {
         "\(url.origin)#\(url.user ?? "")"
     }
 
-    /// `task` with every password removed from its input and output URLs, and the passwords by ``key(for:)``.
+    /// The key a URL's full query is stored under: the server and the path.
+    public static func queryKey(for url: StorageURL) -> String {
+        "?\(url.origin)\(url.path)"
+    }
+
+    /// `task` with every password and credential query value removed from its input and output URLs, and what was
+    /// removed, by ``key(for:)`` and ``queryKey(for:)``.
     public static func extract(from task: TESTask) -> (task: TESTask, secrets: [String: String]) {
         var task = task
         var secrets: [String: String] = [:]
         func strip(_ text: String?) -> String? {
-            guard let text, let url = StorageURL(text), let password = url.password else { return text }
-            secrets[key(for: url)] = password
-            return url.withoutPassword.text
+            guard let text, let url = StorageURL(text), url.password != nil || url.hasSecretQuery else { return text }
+            if let password = url.password { secrets[key(for: url)] = password }
+            if url.hasSecretQuery, let query = url.query { secrets[queryKey(for: url)] = query }
+            return url.withoutSecrets.text
         }
         task.inputs = task.inputs?.map { input in
             var input = input
@@ -28,5 +36,13 @@ public enum TaskCredentials {
             return output
         }
         return (task, secrets)
+    }
+
+    /// The URL a stored task names, with its real query back in place of the redacted one.
+    public static func restoringQuery(of url: StorageURL, from secrets: [String: String]) -> StorageURL {
+        guard let query = secrets[queryKey(for: url)] else { return url }
+        var restored = url
+        restored.query = query
+        return restored
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TES
 import Logging
 import Metrics
 import NIOPosix
@@ -20,6 +21,8 @@ public final class Transfers: Sendable {
         public var netrcFile: String
         /// Credentials per server, as URLs with user info (`ftp://user:password@host:port`).
         public var credentials: [StorageURL]
+        /// Bounds on listings, speed, duration and size.
+        public var limits: TransferLimits
 
         public init(
             maxConcurrent: Int = 8,
@@ -27,8 +30,10 @@ public final class Transfers: Sendable {
             retryDelay: Duration = .milliseconds(500),
             allowedFileDirectories: [String] = [],
             netrcFile: String = "",
-            credentials: [StorageURL] = []
+            credentials: [StorageURL] = [],
+            limits: TransferLimits = .init()
         ) {
+            self.limits = limits
             self.maxConcurrent = maxConcurrent
             self.retries = retries
             self.retryDelay = retryDelay
@@ -51,8 +56,12 @@ public final class Transfers: Sendable {
         self.configuration = configuration
         self.threads = NIOThreadPool(numberOfThreads: max(1, configuration.maxConcurrent))
         self.threads.start()
-        self.curl = CurlStorage(threads: threads, netrcFile: configuration.netrcFile)
-        self.files = LocalFileStorage(allowedDirectories: configuration.allowedFileDirectories, threads: threads)
+        self.curl = CurlStorage(threads: threads, netrcFile: configuration.netrcFile, limits: configuration.limits)
+        self.files = LocalFileStorage(
+            allowedDirectories: configuration.allowedFileDirectories,
+            threads: threads,
+            limits: configuration.limits
+        )
         self.logger = logger
     }
 

@@ -150,7 +150,12 @@ struct ServeCommand: AsyncParsableCommand {
     static func engineConfiguration(_ settings: Settings) -> EngineConfiguration {
         let engine = settings.engine
         return EngineConfiguration(
-            runtime: ContainerRuntime(kind: ContainerRuntime.Kind(rawValue: engine.runtime) ?? .docker, executable: engine.runtimeExecutable),
+            runtime: ContainerRuntime(
+                kind: ContainerRuntime.Kind(rawValue: engine.runtime) ?? .docker,
+                executable: engine.runtimeExecutable,
+                network: engine.executorNetwork,
+                sandboxUser: settings.sandboxUserIDs.map { .init(uid: $0.uid, gid: $0.gid) } ?? .nobody
+            ),
             pollInitial: .milliseconds(engine.pollInitialMs),
             pollMax: .milliseconds(Int64(engine.pollMaxSeconds * 1000)),
             maxConcurrentPolls: engine.maxConcurrentPolls,

@@ -20,7 +20,9 @@ import Testing
             #expect(error.code == .unavailable)
             #expect(!error.description.contains("127.0.0.1"))
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Bounded, not hung: the bound is loose because a loaded 2-core machine running every suite at once took
+        // almost 10 s here for a 300 ms selection timeout.
+        #expect(ContinuousClock.now - start < .seconds(60))
         try await store.close()
     }
 

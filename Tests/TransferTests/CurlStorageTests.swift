@@ -1,3 +1,4 @@
+import TES
 import CCurl
 import Testing
 

@@ -62,3 +62,49 @@ import Transfer
         #expect(secrets[key] == "hunter2")
     }
 }
+
+/// URLs that the transfers would read differently from what a view shows are refused when a task is created.
+@Suite struct StrictStorageURLTests {
+    @Test func passwordsWithUnencodedDelimitersAreRefused() {
+        for text in ["ftp://bob:pa#ss@h/x", "ftp://bob:12/ss@h/x", "ftp://bob:p?w@h/x", "https://h/a@b"] {
+            #expect(StorageURL.problem(with: text) != nil, "\(text)")
+            #expect(StorageURL(text) == nil, "\(text)")
+        }
+        #expect(StorageURL("ftp://bob:p%23s%2Fs@h/x")?.password == "p#s/s")
+    }
+
+    @Test func queriesAreKeptAndTheirSecretsRedacted() throws {
+        let url = try #require(StorageURL("https://s3.example/b/k?X-Amz-Algorithm=AWS4&X-Amz-Signature=abc123&sig=zz&x=1"))
+        #expect(url.query == "X-Amz-Algorithm=AWS4&X-Amz-Signature=abc123&sig=zz&x=1")
+        #expect(url.text.hasSuffix("?X-Amz-Algorithm=AWS4&X-Amz-Signature=abc123&sig=zz&x=1"))
+        #expect(url.description == "https://s3.example/b/k?X-Amz-Algorithm=AWS4&X-Amz-Signature=***&sig=***&x=1")
+        #expect(url.hasSecretQuery)
+        #expect(StorageURL("https://h/p?page=2")?.hasSecretQuery == false)
+    }
+
+    @Test func undecodableAndOddFileURLsAreRefused() {
+        #expect(StorageURL.problem(with: "file:///allowed/%C0%AE") != nil)
+        #expect(StorageURL.problem(with: "file:///allowed/%00x") != nil)
+        #expect(StorageURL.problem(with: "file:///allowed/%2e%2e/etc/passwd") != nil)
+        #expect(StorageURL.problem(with: "file://otherhost/x") != nil)
+        #expect(StorageURL.problem(with: "ftp://h/a\nb") != nil)
+        #expect(StorageURL("file://localhost/srv/a")?.path == "/srv/a")
+    }
+
+    @Test func secretQueriesMoveOutOfTheTaskAndComeBack() throws {
+        let task = TESTask(inputs: [TESInput(url: "https://s3.example/b/k?X-Amz-Signature=abc&X-Amz-Date=1", path: "/in")])
+        let (stripped, secrets) = TaskCredentials.extract(from: task)
+        let shown = try #require(stripped.inputs?[0].url)
+        #expect(shown == "https://s3.example/b/k?X-Amz-Signature=***&X-Amz-Date=1")
+        let restored = TaskCredentials.restoringQuery(of: try #require(StorageURL(shown)), from: secrets)
+        #expect(restored.text == "https://s3.example/b/k?X-Amz-Signature=abc&X-Amz-Date=1")
+    }
+
+    @Test func logTextLosesSignaturesToo() {
+        #expect(
+            Redaction.redact("GET https://h/k?X-Amz-Signature=abc&a=1 failed")
+                == "GET https://h/k?X-Amz-Signature=***&a=1 failed"
+        )
+        #expect(Redaction.redact("see ?token=xyz\"") == "see ?token=***\"")
+    }
+}

@@ -121,6 +121,10 @@ managers:
     type: queued_python
     num_concurrent_jobs: ${PULSAR_CONCURRENT_JOBS:-8}
 YAML
+    # The token only for Pulsar's user; the staging directory traversable by the unprivileged user bwrap drops to.
+    chmod 600 "$dir/app.yml"
+    local up=$dir/staging
+    while [ "$up" != / ]; do chmod o+x "$up"; up=$(dirname "$up"); done
     # gunicorn's control socket lives in XDG_RUNTIME_DIR: one per instance keeps parallel Pulsars apart.
     (cd "$dir" && XDG_RUNTIME_DIR="$dir/xdg" exec setsid "$TESP_VENV/bin/pulsar-serve" "$dir/server.ini" \
         >"$1/pulsar.log" 2>&1 </dev/null) &

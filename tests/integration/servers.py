@@ -58,6 +58,16 @@ def stop_session(process: subprocess.Popen, sig=signal.SIGTERM, timeout: float =
             pass
 
 
+def allow_traversal(directory: Path) -> None:
+    """Creates `directory` and lets every user pass through it and its parents (o+x), as executors that run as
+    an unprivileged user must, to reach their job's directory. pytest's temporary directories are 0700."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in [directory, *directory.parents]:
+        mode = path.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(path, (mode & 0o7777) | 0o001)
+
+
 class Pulsar:
     """A Pulsar server (REST, private token) with its own staging directory."""
 
@@ -74,6 +84,10 @@ class Pulsar:
             f"private_token: {self.token}\nstaging_directory: {directory}/staging\n"
             f"persistence_directory: {directory}/persisted\nconda_auto_init: false\nconda_auto_install: false\n"
             f"managers:\n  _default_:\n    type: queued_python\n    num_concurrent_jobs: {concurrent_jobs}\n")
+        # As the README's security model asks: the token only for Pulsar's user; the staging directory
+        # traversable (not listable) by the sandbox user that bwrap drops root to.
+        os.chmod(directory / "app.yml", 0o600)
+        allow_traversal(directory / "staging")
 
     def start(self) -> "Pulsar":
         log = open(self.directory / "pulsar.log", "ab")
