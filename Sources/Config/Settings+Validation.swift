@@ -58,6 +58,12 @@ extension Settings {
         try check(transfer.maxConcurrent >= 1, "transfer.max_concurrent", "must be at least 1")
         try check(transfer.maxPerTask >= 1, "transfer.max_per_task", "must be at least 1")
         try check(transfer.retries >= 0, "transfer.retries", "must not be negative")
+        try check(transfer.maxListingEntries >= 1, "transfer.max_listing_entries", "must be at least 1")
+        try check(transfer.maxListingDepth >= 1, "transfer.max_listing_depth", "must be at least 1")
+        try check(transfer.lowSpeedBytesPerSecond >= 1, "transfer.low_speed_bytes_per_second", "must be at least 1")
+        try check(transfer.lowSpeedSeconds >= 1, "transfer.low_speed_seconds", "must be at least 1")
+        try check(transfer.maxSecondsPerFile >= 0, "transfer.max_seconds_per_file", "must not be negative")
+        try check(transfer.maxFileBytes >= 0, "transfer.max_file_bytes", "must not be negative")
         try check(transfer.stagingDirectory.hasPrefix("/"), "transfer.staging_directory", "must be an absolute path")
         try check(transfer.fileAllowedDirectories.allSatisfy { $0.hasPrefix("/") }, "transfer.file_allowed_directories", "must be absolute paths")
         try check(

@@ -11,11 +11,14 @@ public struct Settings: Codable, Sendable, Equatable {
         public var maxBodyBytes = 4 * 1024 * 1024
         /// Directory with Swagger UI's dist files (from `pip install swagger-ui-bundle`); empty: use the public CDN.
         public var swaggerUIDir = ""
+        /// Origins (`https://app.example.org`) whose web pages may call the API; others' POSTs get 403.
+        public var corsAllowedOrigins: [String] = []
 
         enum CodingKeys: String, CodingKey {
             case host, port
             case maxBodyBytes = "max_body_bytes"
             case swaggerUIDir = "swagger_ui_dir"
+            case corsAllowedOrigins = "cors_allowed_origins"
         }
     }
 
@@ -166,8 +169,24 @@ public struct Settings: Codable, Sendable, Equatable {
         /// Per-server credentials as URLs (`ftp://user:password@host:21`); set them through
         /// `TESP_TRANSFER__CREDENTIALS` or `TESP_TRANSFER__CREDENTIALS_FILE`, not in the repository.
         public var credentials: [Secret] = []
+        /// Entries one DIRECTORY input may list (all levels together), and how deep it may go.
+        public var maxListingEntries = 100_000
+        public var maxListingDepth = 32
+        /// A transfer slower than this for `low_speed_seconds` is abandoned (and retried).
+        public var lowSpeedBytesPerSecond = 1024
+        public var lowSpeedSeconds = 60
+        /// The longest one file's transfer may take; 0: no limit.
+        public var maxSecondsPerFile = 21600
+        /// The largest input or output file TESP moves; 0: no limit.
+        public var maxFileBytes: Int64 = 0
         enum CodingKeys: String, CodingKey {
             case retries, credentials
+            case maxListingEntries = "max_listing_entries"
+            case maxListingDepth = "max_listing_depth"
+            case lowSpeedBytesPerSecond = "low_speed_bytes_per_second"
+            case lowSpeedSeconds = "low_speed_seconds"
+            case maxSecondsPerFile = "max_seconds_per_file"
+            case maxFileBytes = "max_file_bytes"
             case maxConcurrent = "max_concurrent"
             case maxPerTask = "max_per_task"
             case stagingDirectory = "staging_directory"

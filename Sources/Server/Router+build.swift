@@ -22,6 +22,7 @@ public func buildRouter(
         LogRequestsMiddleware(.debug)
         MetricsMiddleware()
         APIErrorMiddleware()
+        CrossOriginMiddleware(allowedOrigins: configuration.corsAllowedOrigins)
     }
     let tasks = TaskController<TESRequestContext, _>(
         store: store,

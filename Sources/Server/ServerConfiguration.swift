@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var authentication: RequestAuthentication
     /// Which tasks each caller sees.
     public var access: AccessRules
+    /// Origins whose web pages may call the API (CORS); others' state-changing requests get 403.
+    public var corsAllowedOrigins: Set<String>
 
     public init(
         maxBodyBytes: Int,
@@ -26,8 +28,10 @@ public struct ServerConfiguration: Sendable {
         readinessChecks: [ReadinessCheck] = [],
         metricsText: (@Sendable () -> String)? = nil,
         authentication: RequestAuthentication = .none,
-        access: AccessRules = .open
+        access: AccessRules = .open,
+        corsAllowedOrigins: Set<String> = []
     ) {
+        self.corsAllowedOrigins = corsAllowedOrigins
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
         self.serviceInfo = serviceInfo

@@ -33,6 +33,13 @@ struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Conte
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        // JSON only: a form or text body is what a web page of another site can send without a CORS preflight.
+        guard Self.isJSON(request.headers[.contentType]) else {
+            throw APIError(
+                .unsupportedMediaType,
+                "Content-Type must be application/json, got \(request.headers[.contentType].map { "'\($0.prefix(100))'" } ?? "none")"
+            )
+        }
         let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         let submitted: TESTask
         do {
@@ -52,6 +59,13 @@ struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Conte
         events?.taskCreated(id: task.id!)
         context.logger.info("Task created", metadata: ["tes.task.id": "\(task.id!)"])
         return try jsonResponse(TESCreateTaskResponse(id: task.id!), encoder: encoder)
+    }
+
+    /// `application/json`, with or without parameters (`; charset=utf-8`).
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {

@@ -121,7 +121,15 @@ struct ServeCommand: AsyncParsableCommand {
             retries: settings.transfer.retries,
             allowedFileDirectories: settings.transfer.fileAllowedDirectories,
             netrcFile: settings.transfer.netrcFile,
-            credentials: settings.transfer.credentials.compactMap { StorageURL($0.value) }
+            credentials: settings.transfer.credentials.compactMap { StorageURL($0.value) },
+            limits: TransferLimits(
+                maxListingEntries: settings.transfer.maxListingEntries,
+                maxListingDepth: settings.transfer.maxListingDepth,
+                lowSpeedBytesPerSecond: settings.transfer.lowSpeedBytesPerSecond,
+                lowSpeedSeconds: settings.transfer.lowSpeedSeconds,
+                maxSecondsPerFile: settings.transfer.maxSecondsPerFile,
+                maxFileBytes: settings.transfer.maxFileBytes
+            )
         )
     }
 
@@ -216,7 +224,8 @@ struct ServeCommand: AsyncParsableCommand {
             maxBodyBytes: settings.server.maxBodyBytes,
             limits: limits,
             serviceInfo: serviceInfo,
-            swaggerUIDir: settings.server.swaggerUIDir
+            swaggerUIDir: settings.server.swaggerUIDir,
+            corsAllowedOrigins: Set(settings.server.corsAllowedOrigins)
         )
     }
 

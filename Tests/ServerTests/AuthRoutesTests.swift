@@ -1,5 +1,6 @@
 import Auth
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
@@ -117,7 +118,7 @@ extension TestClientProtocol {
         let response = try await execute(
             uri: "/ga4gh/tes/v1/tasks",
             method: .post,
-            headers: headers,
+            headers: headers + [HTTPField(name: .contentType, value: "application/json")],
             body: ByteBuffer(string: #"{"executors": [{"image": "alpine", "command": ["true"]}]}"#)
         ) { $0 }
         #expect(response.status == .ok, "\(response.text)")

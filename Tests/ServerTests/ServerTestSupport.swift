@@ -38,8 +38,8 @@ extension TestResponse {
 }
 
 extension TestClientProtocol {
-    func post(_ uri: String, json: String) async throws -> TestResponse {
-        try await execute(uri: uri, method: .post, body: ByteBuffer(string: json)) { $0 }
+    func post(_ uri: String, json: String, headers: HTTPFields = [.contentType: "application/json"]) async throws -> TestResponse {
+        try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: json)) { $0 }
     }
 
     func get(_ uri: String) async throws -> TestResponse {

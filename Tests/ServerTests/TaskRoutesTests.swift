@@ -148,7 +148,9 @@ import Testing
                 expectError(try await client.post("/ga4gh/tes/v1/tasks", json: body), .badRequest, mentioning: field)
             }
             let invalidUTF8 = ByteBuffer(bytes: Array(#"{"name": ""#.utf8) + [0xFF, 0xFE] + Array(#"", "executors": []}"#.utf8))
-            let response = try await client.execute(uri: "/ga4gh/tes/v1/tasks", method: .post, body: invalidUTF8) { $0 }
+            let response = try await client.execute(
+                uri: "/ga4gh/tes/v1/tasks", method: .post, headers: [.contentType: "application/json"], body: invalidUTF8
+            ) { $0 }
             expectError(response, .badRequest, mentioning: "request body")
             // Nothing was stored for any of them.
             #expect((try await client.get("/ga4gh/tes/v1/tasks").json["tasks"] as? [Any])?.isEmpty == true)

@@ -4,6 +4,8 @@ import json
 import yaml
 from openapi_spec_validator import validate
 
+JSON = {"Content-Type": "application/json"}
+
 
 def assert_error(response, status, needle):
     assert response.status_code == status, response.text
@@ -17,7 +19,7 @@ def assert_error(response, status, needle):
 def test_validation_errors_name_the_field(api, http):
     bad = {"executors": [{"image": "alpine", "command": ["cat"], "stdin": "/data/../../etc/passwd"}]}
     assert_error(http.post(api + "/tasks", json=bad), 400, "executors[0].stdin")
-    assert_error(http.post(api + "/tasks", data="{oops"), 400, "request body")
+    assert_error(http.post(api + "/tasks", data="{oops", headers=JSON), 400, "request body")
     assert_error(http.post(api + "/tasks", json={"executors": [{"image": "a", "command": ["b"]}],
                                                 "resources": {"cpu_cores": -1}}), 400, "resources.cpu_cores")
     assert_error(http.get(api + "/tasks", params={"view": "HUGE"}), 400, "view")
@@ -32,7 +34,7 @@ def test_huge_bodies_are_413_and_128k_content_is_accepted(api, http):
     assert ok.status_code == 200, ok.text
     stored = http.get(f"{api}/tasks/{ok.json()['id']}", params={"view": "FULL"}).json()
     assert stored["inputs"][0]["content"] == content
-    assert_error(http.post(api + "/tasks", data=" " * (8 * 1024 * 1024)), 413, "larger")
+    assert_error(http.post(api + "/tasks", data=" " * (8 * 1024 * 1024), headers=JSON), 413, "larger")
 
 
 def test_argv_is_stored_exactly(api, http):

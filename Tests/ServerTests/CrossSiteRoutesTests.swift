@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Server
+import TES
+import TaskStore
+import Testing
+
+/// A web page of another site must not create or cancel tasks on a TESP the user can reach; allowed origins can.
+@Suite struct CrossSiteRoutesTests {
+    static let task = #"{"executors": [{"image": "alpine", "command": ["true"]}]}"#
+
+    @Test func onlyJSONBodiesCreateTasks() async throws {
+        try await withApp { client in
+            for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"] {
+                let response = try await client.post("/ga4gh/tes/v1/tasks", json: Self.task, headers: [.contentType: type])
+                expectError(response, .unsupportedMediaType, mentioning: "application/json")
+            }
+            let none = try await client.post("/ga4gh/tes/v1/tasks", json: Self.task, headers: [:])
+            expectError(none, .unsupportedMediaType, mentioning: "none")
+            let charset = try await client.post("/v1/tasks", json: Self.task, headers: [.contentType: "Application/JSON; charset=utf-8"])
+            #expect(charset.status == .ok, "\(charset.text)")
+            // Nothing but the last one was stored.
+            #expect((try await client.get("/ga4gh/tes/v1/tasks").json["tasks"] as? [Any])?.count == 1)
+        }
+    }
+
+    @Test func postsFromForeignOriginsAreRefused() async throws {
+        try await withApp { client in
+            let id = try await client.createTask()
+            let foreign: HTTPFields = [.contentType: "application/json", .origin: "https://evil.example"]
+            expectError(try await client.post("/ga4gh/tes/v1/tasks", json: Self.task, headers: foreign), .forbidden, mentioning: "cors_allowed_origins")
+            let cancel = try await client.execute(uri: "/ga4gh/tes/v1/tasks/\(id):cancel", method: .post, headers: foreign) { $0 }
+            expectError(cancel, .forbidden, mentioning: "another site")
+            var fetchMetadata: HTTPFields = [.contentType: "application/json"]
+            fetchMetadata[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
+            expectError(try await client.post("/ga4gh/tes/v1/tasks", json: Self.task, headers: fetchMetadata), .forbidden, mentioning: "another site")
+            // A preflight from a foreign origin is refused too.
+            let preflight = try await client.execute(
+                uri: "/ga4gh/tes/v1/tasks",
+                method: .options,
+                headers: [.origin: "https://evil.example", .accessControlRequestMethod: "POST"]
+            ) { $0 }
+            expectError(preflight, .forbidden, mentioning: "not allowed")
+            #expect(try await client.get("/ga4gh/tes/v1/tasks/\(id)").json["state"] as? String == "QUEUED")
+            // Reads stay open (the answers carry no CORS header, so the page cannot read them).
+            let read = try await client.execute(uri: "/ga4gh/tes/v1/tasks", method: .get, headers: [.origin: "https://evil.example"]) { $0 }
+            #expect(read.status == .ok && read.headers[.accessControlAllowOrigin] == nil)
+        }
+    }
+
+    @Test func allowedOriginsGetPreflightsAndCORSHeaders() async throws {
+        var configuration = testConfiguration
+        configuration.corsAllowedOrigins = ["https://ui.example.org"]
+        try await withApp(configuration: configuration) { client in
+            let preflight = try await client.execute(
+                uri: "/ga4gh/tes/v1/tasks",
+                method: .options,
+                headers: [.origin: "https://ui.example.org", .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "content-type"]
+            ) { $0 }
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "https://ui.example.org")
+            #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
+            #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Content-Type") == true)
+            let created = try await client.post(
+                "/ga4gh/tes/v1/tasks",
+                json: Self.task,
+                headers: [.contentType: "application/json", .origin: "https://ui.example.org"]
+            )
+            #expect(created.status == .ok, "\(created.text)")
+            #expect(created.headers[.accessControlAllowOrigin] == "https://ui.example.org")
+        }
+    }
+}
