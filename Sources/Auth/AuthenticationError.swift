@@ -8,6 +8,8 @@ public struct AuthenticationError: Error, Sendable, Equatable, CustomStringConve
         case invalid
         /// The identity provider could not be asked (JWKS unreachable): not the caller's fault.
         case unavailable
+        /// Too many checks of this user's password at once (HTTP 429): guessing is slowed down, not queued.
+        case throttled
     }
 
     public let code: Code

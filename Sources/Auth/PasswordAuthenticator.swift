@@ -9,24 +9,42 @@ import NIOPosix
 ///
 /// bcrypt is slow on purpose (tens to hundreds of milliseconds), so it runs on a thread pool, never on an event
 /// loop, and a credential once proven is remembered by its SHA-256 digest: a client that sends the same header on
-/// every request pays for bcrypt once. Unknown users are checked against a decoy hash, so that an answer takes as
-/// long whether or not the user exists.
+/// every request pays for bcrypt once. Unknown users are checked against a decoy hash of the highest cost among
+/// the users, so that an unknown user's answer takes at least as long as a known one's.
+///
+/// Checks waiting for a thread are bounded, in all (`maxPending`, then 503) and per user name (`maxPendingPerUser`,
+/// then 429): a flood of guesses is refused at once instead of queueing in front of other users' logins.
 public final class PasswordAuthenticator: Sendable {
     private let hashes: [String: String]
-    private let decoyHash: String
+    let decoyHash: String
     private let proven: NIOLockedValueBox<Set<SHA256Digest>>
     private let threadPool: NIOThreadPool
+    private let pending: NIOLockedValueBox<Pending>
+    private let maxPending: Int
+    private let maxPendingPerUser: Int
     /// How many proven credentials are remembered before the memory is cleared.
     static let provenLimit = 4096
 
-    /// - Parameter users: user name → bcrypt hash.
-    public init(users: [String: String], threadPool: NIOThreadPool = .singleton) {
+    private struct Pending {
+        var total = 0
+        var byUser: [String: Int] = [:]
+    }
+
+    /// - Parameters:
+    ///   - users: user name → bcrypt hash.
+    ///   - maxPending: password checks running or waiting at once, over all users.
+    ///   - maxPendingPerUser: password checks running or waiting at once for one user name.
+    public init(users: [String: String], threadPool: NIOThreadPool = .singleton, maxPending: Int = 32, maxPendingPerUser: Int = 2) {
         self.hashes = users
-        // The decoy costs what the users' hashes cost, so that its check takes as long.
-        let cost = users.values.first.flatMap(Self.cost(of:)) ?? 10
+        // The decoy costs the most any user's hash costs: with mixed costs, a cheaper decoy would tell which
+        // names exist.
+        let cost = users.values.compactMap(Self.cost(of:)).max() ?? 10
         self.decoyHash = Bcrypt.hash(UUID().uuidString, cost: cost)
         self.proven = NIOLockedValueBox([])
         self.threadPool = threadPool
+        self.pending = NIOLockedValueBox(Pending())
+        self.maxPending = max(1, maxPending)
+        self.maxPendingPerUser = max(1, maxPendingPerUser)
     }
 
     /// Reads `name:hash` entries (htpasswd lines with bcrypt hashes).
@@ -61,8 +79,14 @@ public final class PasswordAuthenticator: Sendable {
         let digest = SHA256.hash(data: input)
         if proven.withLockedValue({ $0.contains(digest) }) { return Principal(subject: username) }
 
+        // bcrypt reads a password up to its first NUL: "pw\0anything" would pass for "pw".
+        if password.utf8.contains(0) || username.utf8.contains(0) {
+            throw AuthenticationError(.invalid, "user names and passwords must not contain NUL characters")
+        }
         let known = hashes[username]
         let hash = known ?? decoyHash
+        try admit(username)
+        defer { release(username) }
         let matches: Bool
         do {
             matches = try await threadPool.runIfActive { Bcrypt.verify(password, hash: hash) }
@@ -75,5 +99,31 @@ public final class PasswordAuthenticator: Sendable {
             proven.insert(digest)
         }
         return Principal(subject: username)
+    }
+
+    /// Password checks running or waiting now (for tests).
+    var pendingChecks: Int { pending.withLockedValue { $0.total } }
+
+    private func admit(_ username: String) throws(AuthenticationError) {
+        let refusal: AuthenticationError? = pending.withLockedValue { pending in
+            if pending.byUser[username, default: 0] >= maxPendingPerUser {
+                return AuthenticationError(.throttled, "too many password checks for this user at once; try again shortly")
+            }
+            if pending.total >= maxPending {
+                return AuthenticationError(.unavailable, "too many password checks at once; try again shortly")
+            }
+            pending.total += 1
+            pending.byUser[username, default: 0] += 1
+            return nil
+        }
+        if let refusal { throw refusal }
+    }
+
+    private func release(_ username: String) {
+        pending.withLockedValue { pending in
+            pending.total -= 1
+            let left = pending.byUser[username, default: 1] - 1
+            pending.byUser[username] = left > 0 ? left : nil
+        }
     }
 }

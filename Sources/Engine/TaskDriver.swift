@@ -342,7 +342,29 @@ struct TaskDriver: Sendable {
         log.endTime = Date()
         if let message { log.systemLogs = (log.systemLogs ?? []) + [message] }
         let from = task.state ?? .unknown
-        if from.canMove(to: outcome), try await store.compareAndSetState(id: id, from: from, to: outcome, logs: [log]) {
+        var outcome = outcome
+        var stored: Bool
+        do {
+            stored = from.canMove(to: outcome) ? try await store.compareAndSetState(id: id, from: from, to: outcome, logs: [log]) : false
+        } catch let error as TaskStoreError where error.code == .tooLarge || error.code == .failed {
+            // A permanent refusal (MongoDB's document limit; some servers answer it as an internal error): the
+            // same write would fail forever. Keep what fits, say why, and end the task as a system error.
+            let bytes = log.logs.reduce(0) { $0 + ($1.stdout?.utf8.count ?? 0) + ($1.stderr?.utf8.count ?? 0) }
+            log.logs = log.logs.map { executorLog in
+                var trimmed = executorLog
+                trimmed.stdout = nil
+                trimmed.stderr = nil
+                return trimmed
+            }
+            log.outputs = []
+            log.systemLogs = (log.systemLogs ?? []) + [
+                "storing the task's logs failed: \(bytes) bytes of executor stdout and stderr are more than the store "
+                    + "holds; they were dropped (\(error))"
+            ]
+            outcome = .systemError
+            stored = from.canMove(to: outcome) ? try await store.compareAndSetState(id: id, from: from, to: outcome, logs: [log]) : false
+        }
+        if stored {
             EngineMetrics.transition(to: outcome)
             logger.info("Task finished", metadata: ["tes.task.state": "\(outcome.rawValue)"])
             if let message { logger.warning("Task failed", metadata: ["reason": "\(message)"]) }

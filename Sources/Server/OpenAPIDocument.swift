@@ -140,6 +140,8 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/BadRequest'
                 '401':
                   $ref: '#/components/responses/Unauthorized'
+                '429':
+                  $ref: '#/components/responses/TooManyRequests'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -173,8 +175,14 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/BadRequest'
                 '413':
                   $ref: '#/components/responses/PayloadTooLarge'
+                '415':
+                  $ref: '#/components/responses/UnsupportedMediaType'
                 '401':
                   $ref: '#/components/responses/Unauthorized'
+                '403':
+                  $ref: '#/components/responses/CrossSiteRefused'
+                '429':
+                  $ref: '#/components/responses/TooManyRequests'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -212,6 +220,8 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/NotFound'
                 '401':
                   $ref: '#/components/responses/Unauthorized'
+                '429':
+                  $ref: '#/components/responses/TooManyRequests'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -245,6 +255,10 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/NotFound'
                 '401':
                   $ref: '#/components/responses/Unauthorized'
+                '403':
+                  $ref: '#/components/responses/CrossSiteRefused'
+                '429':
+                  $ref: '#/components/responses/TooManyRequests'
                 '503':
                   $ref: '#/components/responses/ServiceUnavailable'
                 '500':
@@ -1026,6 +1040,30 @@ enum OpenAPIDocument {
                     $ref: '#/components/schemas/ErrorResponse'
             NotFound:
               description: No task with that id (or one that belongs to another caller).
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/ErrorResponse'
+            UnsupportedMediaType:
+              description: The body is not `application/json` (a form or text body is what another site's web page
+                can send without asking; TESP takes JSON only).
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/ErrorResponse'
+            CrossSiteRefused:
+              description: A state-changing request from a web page of another origin that `server.cors_allowed_origins`
+                does not allow.
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/ErrorResponse'
+            TooManyRequests:
+              description: Too many password checks for this user at once; `Retry-After` says when to try again.
+              headers:
+                Retry-After:
+                  schema:
+                    type: integer
               content:
                 application/json:
                   schema:

@@ -23,7 +23,10 @@ public enum RequestAuthentication: Sendable {
             return #"Basic realm="\#(realm)", charset="UTF-8""#
         case .bearer(_, let realm):
             guard error.code == .invalid else { return #"Bearer realm="\#(realm)""# }
-            let description = error.reason.replacingOccurrences(of: "\"", with: "'")
+            // A header value: no quotes, no control characters (a reason may echo a token's header), short.
+            let description = String(
+                String.UnicodeScalarView(error.reason.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F && $0 != "\"" }).prefix(200)
+            )
             return #"Bearer realm="\#(realm)", error="invalid_token", error_description="\#(description)""#
         }
     }
@@ -52,6 +55,10 @@ struct AuthenticationMiddleware<Context: AuthRequestContext>: RouterMiddleware w
                 context.identity = try await authenticator.authenticate(token: credentials.token)
             }
         } catch let error as AuthenticationError {
+            if error.code == .throttled {
+                context.logger.info("Authentication throttled", metadata: ["reason": "\(error.reason)"])
+                throw APIError(.tooManyRequests, "authentication: \(error.reason)", headers: [.retryAfter: "1"])
+            }
             if error.code == .unavailable {
                 context.logger.warning("Authentication unavailable", metadata: ["reason": "\(error.reason)"])
                 throw APIError(.serviceUnavailable, "authentication is unavailable; try again shortly")

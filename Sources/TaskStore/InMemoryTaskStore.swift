@@ -1,3 +1,4 @@
+import Foundation
 import TES
 
 /// A task store in memory: for tests of the layers above the store, and for running without a database.
@@ -6,7 +7,19 @@ public actor InMemoryTaskStore: TaskStore {
     private var secretsByID: [String: [String: String]] = [:]
     private var ownerByID: [String: String] = [:]
 
-    public init() {}
+    /// Like MongoDB's 16 MiB, a task larger than this (as JSON) is refused with `.tooLarge`.
+    private let maxDocumentBytes: Int
+
+    public init(maxDocumentBytes: Int = 16 * 1024 * 1024) {
+        self.maxDocumentBytes = maxDocumentBytes
+    }
+
+    private func checkSize(_ task: TESTask) throws {
+        let size = (try? JSONEncoder().encode(task).count) ?? 0
+        if size > maxDocumentBytes {
+            throw TaskStoreError(.tooLarge, "the task would be \(size) bytes, more than the store's \(maxDocumentBytes)")
+        }
+    }
 
     public func create(_ task: TESTask, secrets: [String: String], owner: String?) throws {
         guard let id = task.id else { throw TaskStoreError(.failed, "a task needs an id to be stored") }
@@ -71,6 +84,7 @@ public actor InMemoryTaskStore: TaskStore {
         guard task.state == expected else { return false }
         task.state = next
         if let logs { task.logs = Self.storedPrecision(logs) }
+        try checkSize(task)
         tasks[id] = task
         return true
     }
@@ -81,12 +95,14 @@ public actor InMemoryTaskStore: TaskStore {
         if logs.isEmpty { logs.append(TESTaskLog()) }
         logs[0].systemLogs = (logs[0].systemLogs ?? []) + [message]
         task.logs = logs
+        try checkSize(task)
         tasks[id] = task
     }
 
     public func updateLogs(id: String, _ logs: [TESTaskLog]) throws {
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
         task.logs = Self.storedPrecision(logs)
+        try checkSize(task)
         tasks[id] = task
     }
 

@@ -2,7 +2,7 @@
 public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure; a struct over a private enum, so a new kind breaks no `switch`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: Hashable, Sendable { case notFound, conflict, unavailable, corrupt, failed }
+        private enum Value: Hashable, Sendable { case notFound, conflict, unavailable, corrupt, tooLarge, failed }
         private let value: Value
 
         /// No task has that id.
@@ -13,6 +13,9 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(value: .unavailable)
         /// A stored document could not be read back.
         public static let corrupt = Code(value: .corrupt)
+        /// The write would make a task larger than the store holds (MongoDB: 16 MiB a document). Permanent: the
+        /// same write fails again.
+        public static let tooLarge = Code(value: .tooLarge)
         /// The store refused or failed the operation.
         public static let failed = Code(value: .failed)
 

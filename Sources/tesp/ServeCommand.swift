@@ -243,7 +243,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let users = try PasswordAuthenticator.users(fromEntries: auth.basic.users.map(\.value))
                 // bcrypt gets threads of its own: a flood of wrong passwords must not hold up file I/O on the
                 // shared pool.
-                let threads = NIOThreadPool(numberOfThreads: max(1, System.coreCount / 2))
+                let threads = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
                 threads.start()
                 return (.basic(PasswordAuthenticator(users: users, threadPool: threads), realm: auth.realm), threads)
             } catch {

@@ -1,3 +1,4 @@
+import Dispatch
 import HummingbirdBcrypt
 import NIOPosix
 import Testing
@@ -58,5 +59,48 @@ import Testing
         } catch {
             #expect(error.reason == "entry 2 is not 'name:bcrypt-hash'")
         }
+    }
+
+    @Test func theDecoyCostsAsMuchAsTheDearestUser() {
+        let users = PasswordAuthenticator(users: ["cheap": Self.bobHash, "dear": Bcrypt.hash("x", cost: 6)])
+        #expect(PasswordAuthenticator.cost(of: users.decoyHash) == 6)
+    }
+
+    @Test func aNULInThePasswordIsRefusedNotTruncated() async throws {
+        let users = try authenticator()
+        await #expect(throws: AuthenticationError.self) { try await users.authenticate(username: "bob", password: "hunter2\0anything") }
+        await #expect(throws: AuthenticationError.self) { try await users.authenticate(username: "bob\0", password: "hunter2") }
+    }
+
+    @Test func guessesForOneUserAreThrottledAndDoNotQueueInFrontOfOthers() async throws {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        // Hold the only bcrypt thread, so that checks stay pending.
+        let gate = DispatchSemaphore(value: 0)
+        threads.submit { _ in gate.wait() }
+        let users = PasswordAuthenticator(
+            users: ["alice": Self.aliceHash, "bob": Self.bobHash],
+            threadPool: threads,
+            maxPending: 3,
+            maxPendingPerUser: 2
+        )
+        let guesses = (0..<2).map { n in
+            Task { try? await users.authenticate(username: "bob", password: "guess \(n)") }
+        }
+        while users.pendingChecks < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        await #expect(throws: AuthenticationError(.throttled, "too many password checks for this user at once; try again shortly")) {
+            try await users.authenticate(username: "bob", password: "guess 3")
+        }
+        // Another user still gets a place; past maxPending everyone is told to come back (503), at once.
+        let alice = Task { try await users.authenticate(username: "alice", password: "s3cret: with spaces") }
+        while users.pendingChecks < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        await #expect(throws: AuthenticationError(.unavailable, "too many password checks at once; try again shortly")) {
+            try await users.authenticate(username: "carol", password: "x")
+        }
+        gate.signal()
+        for guess in guesses { _ = await guess.value }
+        #expect(try await alice.value == Principal(subject: "alice"))
+        #expect(users.pendingChecks == 0)
+        try await threads.shutdownGracefully()
     }
 }

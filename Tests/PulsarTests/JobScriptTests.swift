@@ -128,3 +128,14 @@ import Testing
         #expect(JobScript.globPattern("/x/[abc") == "'/x/[abc'")
     }
 }
+
+@Suite struct JobScriptTailBudgetTests {
+    @Test func tailsShrinkSoThatEveryTaskFitsOneStoreDocument() {
+        #expect(JobScript.tailBytes(executors: 1) == 64 * 1024)
+        #expect(JobScript.tailBytes(executors: 48) == 64 * 1024)
+        #expect(JobScript.tailBytes(executors: 1000) == 3145)
+        for count in [1, 10, 100, 1000, 10_000] {
+            #expect(2 * count * JobScript.tailBytes(executors: count) <= max(JobScript.tailBudgetBytes, 2 * count * 1024))
+        }
+    }
+}

@@ -36,6 +36,29 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func aWriteLargerThanADocumentIsTooLargeAndChangesNothing(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let id = ids.next()
+            try await store.create(storedTask(id: id, state: .running))
+            // 17 MiB of stdout: more than MongoDB's 16 MiB document.
+            let huge = String(repeating: "x", count: 17 * 1024 * 1024)
+            let logs = [TESTaskLog(logs: [TESExecutorLog(stdout: huge, exitCode: 0)])]
+            do {
+                _ = try await store.compareAndSetState(id: id, from: .running, to: .complete, logs: logs)
+                Issue.record("a 17 MiB task was stored")
+            } catch let error as TaskStoreError {
+                // Permanent, never "unavailable" (which would have the engine retry forever). MongoDB answers
+                // BSONObjectTooLarge (.tooLarge); SecantusDB, the test server, an internal error (.failed).
+                #expect(error.code == .tooLarge || (kind == .mongo && error.code == .failed), "\(error)")
+            }
+            #expect(try await store.get(id: id, view: .minimal).state == .running)
+            // A write that fits goes through afterwards.
+            #expect(try await store.compareAndSetState(id: id, from: .running, to: .systemError, logs: []))
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func unknownIdsAreNotFound(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             await #expect(throws: TaskStoreError.self) { try await store.get(id: "nope", view: .minimal) }

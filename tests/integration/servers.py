@@ -105,9 +105,10 @@ class Pulsar:
             stop_session(self.process)
 
     def job_processes(self, marker: str) -> list:
-        """Processes of Pulsar's jobs whose command line contains `marker`."""
-        out = subprocess.run(["ps", "-o", "pid=,args=", "--sid", str(self.process.pid)], capture_output=True, text=True)
-        return [line for line in out.stdout.splitlines() if marker in line and "ps -o" not in line]
+        """Processes whose command line contains `marker`, anywhere on this machine: executors run in a session of
+        their own (bwrap --new-session), so they are not in Pulsar's. Markers are unique to a test."""
+        out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True)
+        return [line for line in out.stdout.splitlines() if marker in line and "ps -eo" not in line]
 
 
 class Tesp:

@@ -95,6 +95,13 @@ final class MongoConnection: @unchecked Sendable {
 func storeError(_ error: bson_error_t, during operation: String) -> TaskStoreError {
     var error = error
     let domain = error.domain
+    // libmongoc refuses a document over the server's maximum before sending it (a client error, not an outage);
+    // servers answer BSONObjectTooLarge (10334) or "document after update is larger than" (17419, 17420).
+    if (domain == MONGOC_ERROR_CLIENT.rawValue && error.code == MONGOC_ERROR_CLIENT_TOO_BIG.rawValue)
+        || [10334, 17419, 17420].contains(error.code)
+    {
+        return TaskStoreError(.tooLarge, "\(operation) failed: the task would be larger than the store's document limit")
+    }
     if domain == MONGOC_ERROR_STREAM.rawValue || domain == MONGOC_ERROR_SERVER_SELECTION.rawValue
         || domain == MONGOC_ERROR_CLIENT.rawValue
     {
