@@ -13,9 +13,15 @@ public struct Settings: Codable, Sendable, Equatable {
         public var swaggerUIDir = ""
         /// Origins (`https://app.example.org`) whose web pages may call the API; others' POSTs get 403.
         public var corsAllowedOrigins: [String] = []
+        /// A page of `GET /tasks` ends early (with a next page token) past this many bytes of tasks.
+        public var maxListBytes = 16 * 1024 * 1024
+        /// `GET /tasks?view=FULL` answers built at once.
+        public var maxConcurrentFullLists = 4
 
         enum CodingKeys: String, CodingKey {
             case host, port
+            case maxListBytes = "max_list_bytes"
+            case maxConcurrentFullLists = "max_concurrent_full_lists"
             case maxBodyBytes = "max_body_bytes"
             case swaggerUIDir = "swagger_ui_dir"
             case corsAllowedOrigins = "cors_allowed_origins"
@@ -74,8 +80,15 @@ public struct Settings: Codable, Sendable, Equatable {
         public var maxDiskGb = 1_048_576.0
         /// `backend_parameters` keys this server supports (listed in service-info).
         public var backendParameters: [String] = []
+        public var maxTags = 256
+        public var maxTagBytes = 4096
+        /// Tasks one owner may have that have not finished (all tasks together without authentication); 0: no limit.
+        public var maxActivePerOwner = 0
 
         enum CodingKeys: String, CodingKey {
+            case maxTags = "max_tags"
+            case maxTagBytes = "max_tag_bytes"
+            case maxActivePerOwner = "max_active_per_owner"
             case maxExecutors = "max_executors"
             case maxInputs = "max_inputs"
             case maxOutputs = "max_outputs"

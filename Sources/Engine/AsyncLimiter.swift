@@ -1,13 +1,13 @@
 /// At most `limit` operations at once; the others wait their turn in order.
-actor AsyncLimiter {
+public actor AsyncLimiter {
     private let limit: Int
     private var running = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    public init(limit: Int) { self.limit = max(1, limit) }
 
     /// Runs `body` when a place is free.
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+    public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -28,7 +28,8 @@ public func buildRouter(
         store: store,
         configuration: configuration,
         ids: TaskIDSource(),
-        events: events
+        events: events,
+        fullLists: AsyncLimiter(limit: configuration.maxConcurrentFullLists)
     )
     let authentication = AuthenticationMiddleware<TESRequestContext>(authentication: configuration.authentication)
     let encoder = TESJSON.makeEncoder()

@@ -19,6 +19,12 @@ public struct ServerConfiguration: Sendable {
     public var access: AccessRules
     /// Origins whose web pages may call the API (CORS); others' state-changing requests get 403.
     public var corsAllowedOrigins: Set<String>
+    /// A page of `GET /tasks` ends early, with a next page token, once its tasks add up to this many bytes.
+    public var maxListBytes: Int
+    /// `GET /tasks?view=FULL` answers built at once; more wait their turn.
+    public var maxConcurrentFullLists: Int
+    /// Unfinished tasks one owner may have (all tasks together without authentication); 0: no limit.
+    public var maxActiveTasksPerOwner: Int
 
     public init(
         maxBodyBytes: Int,
@@ -29,8 +35,14 @@ public struct ServerConfiguration: Sendable {
         metricsText: (@Sendable () -> String)? = nil,
         authentication: RequestAuthentication = .none,
         access: AccessRules = .open,
-        corsAllowedOrigins: Set<String> = []
+        corsAllowedOrigins: Set<String> = [],
+        maxListBytes: Int = 16 * 1024 * 1024,
+        maxConcurrentFullLists: Int = 4,
+        maxActiveTasksPerOwner: Int = 0
     ) {
+        self.maxActiveTasksPerOwner = maxActiveTasksPerOwner
+        self.maxListBytes = maxListBytes
+        self.maxConcurrentFullLists = maxConcurrentFullLists
         self.corsAllowedOrigins = corsAllowedOrigins
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits

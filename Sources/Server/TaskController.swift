@@ -19,6 +19,8 @@ struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Conte
     /// Told about new and canceled tasks, so that the engine acts at once.
     let events: (any TaskEvents)?
     let encoder = TESJSON.makeEncoder()
+    /// FULL listings hold whole tasks (content, logs) in memory: only a few are built at once.
+    let fullLists: AsyncLimiter
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("tasks", use: create)
@@ -48,6 +50,18 @@ struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Conte
             throw TESValidationError(decoding: error)
         }
         let validated = try submitted.validatedForCreation(limits: configuration.limits)
+        let limit = configuration.maxActiveTasksPerOwner
+        if limit > 0 {
+            // A quota, not a hard bound: two creates racing may both pass at the limit.
+            let active = try await store.countActive(ownedBy: context.identity?.subject, upTo: limit)
+            if active >= limit {
+                throw APIError(
+                    .tooManyRequests,
+                    "\(active) of your tasks have not finished; at most \(limit) are accepted (tasks.max_active_per_owner)",
+                    headers: [.retryAfter: "10"]
+                )
+            }
+        }
         let now = Date()
         // Passwords in URLs are kept apart: views show the URLs without them.
         var (task, secrets) = TaskCredentials.extract(from: validated.task)
@@ -75,8 +89,13 @@ struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Conte
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        let listRequest = try TESListRequest.parse(query: request.decodedQueryItems)
-        let page = try await store.list(listRequest, ownedBy: scope(context))
+        var listRequest = try TESListRequest.parse(query: request.decodedQueryItems)
+        listRequest.maxBytes = configuration.maxListBytes
+        let owner = scope(context)
+        let store = store
+        let page = try await listRequest.view == .full
+            ? fullLists.run { [listRequest] in try await store.list(listRequest, ownedBy: owner) }
+            : store.list(listRequest, ownedBy: owner)
         let response = TESListTasksResponse(tasks: page.tasks, nextPageToken: page.nextAfterID.map(TESPageToken.make(after:)))
         return try jsonResponse(response, encoder: encoder)
     }

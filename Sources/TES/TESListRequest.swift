@@ -9,12 +9,22 @@ public struct TESListRequest: Sendable, Equatable {
     /// Return only tasks older than this id (from the page token).
     public var afterID: String?
     public var view: TESView
+    /// Set by the server, not the client: a page ends early (with a next page token) once its tasks add up to
+    /// this many bytes, so that `view=FULL&page_size=2048` cannot build an answer of hundreds of megabytes.
+    public var maxBytes: Int?
 
-    public init(filter: TESTaskFilter = .init(), pageSize: Int = defaultPageSize, afterID: String? = nil, view: TESView = .minimal) {
+    public init(
+        filter: TESTaskFilter = .init(),
+        pageSize: Int = defaultPageSize,
+        afterID: String? = nil,
+        view: TESView = .minimal,
+        maxBytes: Int? = nil
+    ) {
         self.filter = filter
         self.pageSize = pageSize
         self.afterID = afterID
         self.view = view
+        self.maxBytes = maxBytes
     }
 
     /// Parses the query parameters of `GET /tasks`, in order, repeated names included.

@@ -25,9 +25,13 @@ extension TESTask {
         check.inputs(inputs)
         check.outputs(outputs)
         check.volumes(volumes)
-        for (key, value) in tags ?? [:] {
+        check.count(tags?.count ?? 0, max: limits.maxTags, "tags")
+        for (key, value) in (tags ?? [:]).sorted(by: { $0.key < $1.key }).prefix(limits.maxTags) {
             check.text(key, "tags")
-            check.text(value, "tags[\(key)]")
+            check.text(value, "tags[\(key.prefix(64))]")
+            if key.utf8.count > limits.maxTagBytes || value.utf8.count > limits.maxTagBytes {
+                check.fail("tags[\(key.prefix(64))]", "keys and values are at most \(limits.maxTagBytes) bytes")
+            }
         }
         task.resources = check.resources(resources)
         guard check.problems.isEmpty else { throw TESValidationError(problems: check.problems) }

@@ -13,6 +13,9 @@ public struct TESValidationLimits: Sendable, Equatable {
     public var supportedURLSchemes: Set<String>
     /// Directories `file://` URLs (and bare absolute paths) may point into; empty: `file://` is refused.
     public var allowedFileDirectories: [String]
+    /// Tags one task may have, and bytes one tag key or value may hold.
+    public var maxTags: Int
+    public var maxTagBytes: Int
 
     public init(
         maxExecutors: Int = 1000,
@@ -24,8 +27,12 @@ public struct TESValidationLimits: Sendable, Equatable {
         maxDiskGb: Double = 1_048_576,
         supportedBackendParameters: [String] = [],
         supportedURLSchemes: Set<String> = [],
-        allowedFileDirectories: [String] = []
+        allowedFileDirectories: [String] = [],
+        maxTags: Int = 256,
+        maxTagBytes: Int = 4096
     ) {
+        self.maxTags = maxTags
+        self.maxTagBytes = maxTagBytes
         self.maxExecutors = maxExecutors
         self.maxInputs = maxInputs
         self.maxOutputs = maxOutputs

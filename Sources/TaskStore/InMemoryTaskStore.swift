@@ -51,9 +51,21 @@ public actor InMemoryTaskStore: TaskStore {
                 return request.filter.matches(task)
             }
             .sorted { ($0.id ?? "") > ($1.id ?? "") }
-        let page = Array(matching.prefix(request.pageSize))
+        var page = Array(matching.prefix(request.pageSize)).map { $0.projected(to: request.view) }
+        if let maxBytes = request.maxBytes {
+            // As the MongoDB store: stop before the task that would pass the byte budget, never before the first.
+            var total = 0
+            var kept = 0
+            for task in page {
+                let size = (try? JSONEncoder().encode(task).count) ?? 0
+                if kept > 0, total + size > maxBytes { break }
+                total += size
+                kept += 1
+            }
+            page = Array(page.prefix(kept))
+        }
         let more = matching.count > page.count
-        return TaskPage(tasks: page.map { $0.projected(to: request.view) }, nextAfterID: more ? page.last?.id : nil)
+        return TaskPage(tasks: page, nextAfterID: more ? page.last?.id : nil)
     }
 
     public func compareAndSetState(id: String, from expected: TESState, to next: TESState) throws -> Bool {

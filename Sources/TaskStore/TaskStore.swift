@@ -80,6 +80,25 @@ extension TaskStore {
         try await list(request, ownedBy: nil)
     }
 
+    /// How many of `owner`'s tasks (all tasks for `nil`) have not reached a terminal state, counting no further
+    /// than `limit` (a quota check needs no more).
+    public func countActive(ownedBy owner: String?, upTo limit: Int) async throws -> Int {
+        var count = 0
+        for state in TESState.allCases where !state.isTerminal && state != .unknown {
+            var after: String?
+            repeat {
+                let page = try await list(
+                    TESListRequest(filter: TESTaskFilter(state: state), pageSize: min(TESListRequest.maxPageSize, limit - count), afterID: after),
+                    ownedBy: owner
+                )
+                count += page.tasks.count
+                after = page.nextAfterID
+            } while after != nil && count < limit
+            if count >= limit { return count }
+        }
+        return count
+    }
+
     /// Cancels a task as the TES API defines it, retrying when another writer changes the state meanwhile; with an
     /// `owner`, only a task that subject owns (others' are `.notFound`).
     /// - Returns: the state the task is in afterwards (unchanged if it was already terminal or canceling).

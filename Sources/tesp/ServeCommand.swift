@@ -206,7 +206,9 @@ struct ServeCommand: AsyncParsableCommand {
             maxDiskGb: settings.tasks.maxDiskGb,
             supportedBackendParameters: settings.tasks.backendParameters,
             supportedURLSchemes: Transfers.supportedSchemes,
-            allowedFileDirectories: settings.transfer.fileAllowedDirectories
+            allowedFileDirectories: settings.transfer.fileAllowedDirectories,
+            maxTags: settings.tasks.maxTags,
+            maxTagBytes: settings.tasks.maxTagBytes
         )
         let serviceInfo = TESServiceInfo(
             id: info.id,
@@ -225,7 +227,10 @@ struct ServeCommand: AsyncParsableCommand {
             limits: limits,
             serviceInfo: serviceInfo,
             swaggerUIDir: settings.server.swaggerUIDir,
-            corsAllowedOrigins: Set(settings.server.corsAllowedOrigins)
+            corsAllowedOrigins: Set(settings.server.corsAllowedOrigins),
+            maxListBytes: settings.server.maxListBytes,
+            maxConcurrentFullLists: settings.server.maxConcurrentFullLists,
+            maxActiveTasksPerOwner: settings.tasks.maxActivePerOwner
         )
     }
 

@@ -73,3 +73,20 @@ import Testing
         }
     }
 }
+
+@Suite struct QuotaRoutesTests {
+    @Test func anOwnerWithTooManyUnfinishedTasksGets429UntilOneFinishes() async throws {
+        var configuration = testConfiguration
+        configuration.maxActiveTasksPerOwner = 2
+        let store = InMemoryTaskStore()
+        try await withApp(store: store, configuration: configuration) { client in
+            let first = try await client.createTask()
+            _ = try await client.createTask()
+            let refused = try await client.post("/ga4gh/tes/v1/tasks", json: #"{"executors": [{"image": "alpine", "command": ["true"]}]}"#)
+            expectError(refused, .tooManyRequests, mentioning: "tasks.max_active_per_owner")
+            // A finished task no longer counts.
+            _ = try await client.execute(uri: "/ga4gh/tes/v1/tasks/\(first):cancel", method: .post) { $0 }
+            _ = try await client.createTask()
+        }
+    }
+}

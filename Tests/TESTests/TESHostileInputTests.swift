@@ -62,3 +62,17 @@ import Testing
         }
     }
 }
+
+@Suite struct TESTagLimitTests {
+    @Test func tagsAreBoundedInCountAndSize() {
+        var many = minimalTask()
+        many.tags = Dictionary(uniqueKeysWithValues: (0..<100_000).map { ("k\($0)", "v") })
+        #expect(problemFields(many) == ["tags"])
+        var big = minimalTask()
+        big.tags = ["k": String(repeating: "v", count: 5000)]
+        #expect(problemFields(big) == ["tags[k]"])
+        var fine = minimalTask()
+        fine.tags = Dictionary(uniqueKeysWithValues: (0..<256).map { ("k\($0)", "v") })
+        #expect(problemFields(fine) == [])
+    }
+}

@@ -59,6 +59,36 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func aByteBudgetEndsPagesEarlyAndPagingStillSeesEveryTaskOnce(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            var created: [String] = []
+            for _ in 0..<7 {
+                var task = storedTask(id: ids.next())
+                task.inputs = [TESInput(path: "/data/c", content: String(repeating: "c", count: 10_000))]
+                try await store.create(task)
+                created.append(task.id!)
+            }
+            var seen: [String] = []
+            var after: String?
+            var pages = 0
+            repeat {
+                // About two tasks' worth of bytes: each page stops before the third.
+                let page = try await store.list(TESListRequest(pageSize: 2048, afterID: after, view: .full, maxBytes: 25_000))
+                #expect(!page.tasks.isEmpty && page.tasks.count <= 2)
+                seen += page.tasks.compactMap(\.id)
+                after = page.nextAfterID
+                pages += 1
+            } while after != nil && pages < 20
+            #expect(seen == created.reversed())
+            #expect(pages >= 4)
+            // One task larger than the budget still comes, alone.
+            let tiny = try await store.list(TESListRequest(pageSize: 10, view: .full, maxBytes: 100))
+            #expect(tiny.tasks.count == 1 && tiny.nextAfterID != nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func unknownIdsAreNotFound(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             await #expect(throws: TaskStoreError.self) { try await store.get(id: "nope", view: .minimal) }

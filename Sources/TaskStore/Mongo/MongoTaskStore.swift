@@ -100,7 +100,7 @@ public final class MongoTaskStore: TaskStore, Service {
         }
         let options: MongoJSON = ["projection": ["_id": 0, MongoTaskQueries.secretsField: 1], "limit": 1]
         let documents = try await connection.withCollection(collection) { collection in
-            try MongoTaskStore.findDocuments(collection, filter: ["id": .string(id)], options: options)
+            try MongoTaskStore.findDocuments(collection, filter: ["id": .string(id)], options: options).documents
         }
         guard let document = documents.first else { throw TaskStoreError.notFound(id) }
         let stored = try JSONDecoder().decode(Stored.self, from: document)
@@ -116,12 +116,13 @@ public final class MongoTaskStore: TaskStore, Service {
     }
 
     public func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage {
-        var tasks = try await find(
+        var (tasks, cut) = try await find(
             filter: MongoTaskQueries.filter(for: request, ownedBy: owner),
-            options: MongoTaskQueries.listOptions(for: request)
+            options: MongoTaskQueries.listOptions(for: request),
+            maxBytes: request.maxBytes
         )
-        let more = tasks.count > request.pageSize
-        if more { tasks.removeLast(tasks.count - request.pageSize) }
+        let more = cut || tasks.count > request.pageSize
+        if tasks.count > request.pageSize { tasks.removeLast(tasks.count - request.pageSize) }
         return TaskPage(tasks: tasks, nextAfterID: more ? tasks.last?.id : nil)
     }
 
@@ -191,32 +192,49 @@ public final class MongoTaskStore: TaskStore, Service {
     // MARK: - libmongoc calls
 
     private func find(filter: MongoJSON, options: MongoJSON) async throws -> [TESTask] {
+        try await find(filter: filter, options: options, maxBytes: nil).tasks
+    }
+
+    /// - Returns: the tasks, and whether they were cut short at `maxBytes` (at least one is always returned).
+    private func find(filter: MongoJSON, options: MongoJSON, maxBytes: Int?) async throws -> (tasks: [TESTask], cut: Bool) {
         try await connection.withCollection(collection) { collection in
             let decoder = MongoTaskCoding.makeDecoder()
-            return try MongoTaskStore.findDocuments(collection, filter: filter, options: options).map { json in
+            let (documents, cut) = try MongoTaskStore.findDocuments(collection, filter: filter, options: options, maxBytes: maxBytes)
+            let tasks = try documents.map { json in
                 do {
                     return try decoder.decode(TESTask.self, from: json)
                 } catch {
                     throw TaskStoreError(.corrupt, "a stored task could not be decoded: \(error)")
                 }
             }
+            return (tasks, cut)
         }
     }
 
-    /// The documents a find returns, as relaxed extended JSON (runs on a store thread).
-    private static func findDocuments(_ collection: OpaquePointer, filter: MongoJSON, options: MongoJSON) throws -> [Data] {
+    /// The documents a find returns, as relaxed extended JSON (runs on a store thread); with `maxBytes`, it stops
+    /// before the document that would pass it (never before the first).
+    private static func findDocuments(
+        _ collection: OpaquePointer,
+        filter: MongoJSON,
+        options: MongoJSON,
+        maxBytes: Int? = nil
+    ) throws -> (documents: [Data], cut: Bool) {
         let filterBSON = try BSONDocument(filter)
         let optionsBSON = try BSONDocument(options)
         guard let cursor = mongoc_collection_find_with_opts(collection, filterBSON.pointer, optionsBSON.pointer, nil)
         else { throw TaskStoreError(.failed, "find could not start") }
         defer { mongoc_cursor_destroy(cursor) }
         var documents: [Data] = []
+        var total = 0
         while let document = tesp_cursor_next(cursor) {
-            documents.append(try BSONDocument.json(of: document))
+            let json = try BSONDocument.json(of: document)
+            if let maxBytes, !documents.isEmpty, total + json.count > maxBytes { return (documents, true) }
+            total += json.count
+            documents.append(json)
         }
         var error = bson_error_t()
         if mongoc_cursor_error(cursor, &error) { throw storeError(error, during: "find") }
-        return documents
+        return (documents, false)
     }
 
     /// Applies `update` to the task `query` matches.
