@@ -179,6 +179,13 @@ public enum SettingsLoader {
             default: throw SettingsError("\(variable): expected true or false")
             }
         case .array:
+            // A JSON array (`["admin","ops"]`), as TOML writes one; never a literal `["admin"]` entry.
+            if text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("[") {
+                guard let data = text.data(using: .utf8),
+                    let items = try? JSONSerialization.jsonObject(with: data) as? [String]
+                else { throw SettingsError("\(variable): starts with '[' but is not a JSON array of strings") }
+                return .array(items.map { .string($0) })
+            }
             // Commas or lines: a `_FILE` variable may name a file with one entry per line (an htpasswd file).
             let items = text.split(whereSeparator: { $0 == "," || $0.isNewline }).map { $0.trimmingCharacters(in: .whitespaces) }
             return .array(items.filter { !$0.isEmpty }.map { .string($0) })

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Server
 
 /// Writes each log event as one JSON object on one line of standard error, for log collectors (Loki, Elastic,
 /// CloudWatch): `time`, `level`, `label`, `message`, `source`, then the metadata (`tes.task.id` on every line about
@@ -30,7 +31,7 @@ struct JSONLogHandler: LogHandler {
         fields["time"] = Self.timestamp(Date())
         fields["level"] = event.level.rawValue
         fields["label"] = label
-        fields["message"] = event.message.description
+        fields["message"] = LogText.sanitized(event.message.description)
         fields["source"] = event.source
         guard var data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return }
@@ -48,8 +49,9 @@ struct JSONLogHandler: LogHandler {
 
     private static func json(_ value: Logger.Metadata.Value) -> Any {
         switch value {
-        case .string(let text): text
-        case .stringConvertible(let convertible): convertible.description
+        // JSON escapes control characters itself; long client-supplied values are still cut.
+        case .string(let text): text.utf8.count > LogText.maxBytes ? LogText.sanitized(text) : text
+        case .stringConvertible(let convertible): LogText.sanitized(convertible.description)
         case .array(let values): values.map(json)
         case .dictionary(let values): values.mapValues(json)
         }

@@ -45,9 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         let jsonLogs = settings.log.format == "json"
         LoggingSystem.bootstrap { label in
             if jsonLogs { return JSONLogHandler(label: label, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            return TextLogHandler(label: label, level: level)
         }
         let logger = Logger(label: "tesp")
         let metrics = PrometheusCollectorRegistry()

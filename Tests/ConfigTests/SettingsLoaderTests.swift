@@ -77,6 +77,12 @@ import Testing
         #expect(settings.tasks.maxRAMGb == 12.5)
     }
 
+    @Test func arraySettingsTakeJSONArraysNotBracketedLiterals() throws {
+        let settings = try load(nil, env: ["TESP_AUTH__ADMINS": #"["admin", "ops"]"#])
+        #expect(settings.auth.admins == ["admin", "ops"])
+        #expect(failure(nil, env: ["TESP_AUTH__ADMINS": "[admin]"]).contains("TESP_AUTH__ADMINS"))
+    }
+
     @Test func secretsCanComeFromFiles() throws {
         let settings = try load(
             nil,

@@ -90,3 +90,17 @@ import Testing
         }
     }
 }
+
+@Suite struct LogTextTests {
+    @Test func controlCharactersCannotForgeALogLineAndLongValuesAreCut() {
+        #expect(LogText.sanitized("RS256\r\n2026-01-01 critical forged") == "RS256\\u{d}\\u{a}2026-01-01 critical forged")
+        let long = LogText.sanitized(String(repeating: "a", count: 65_536))
+        #expect(long.utf8.count < 1100 && long.hasSuffix("…(65536 bytes)"))
+        #expect(LogText.sanitized("é ✓") == "é ✓")
+    }
+
+    @Test func terminalEscapesAreShownNotObeyed() {
+        #expect(LogText.terminalSafe("name\u{1B}]0;pwned\u{7}\nnext") == "name\\u{1b}]0;pwned\\u{7}\nnext")
+        #expect(LogText.terminalSafe("a\u{9B}31m") == "a\\u{9b}31m")
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Client
 import Foundation
+import Server
 import TES
 
 /// Options every client command shares: where the server is, how to authenticate, and the output format.
@@ -48,6 +49,8 @@ struct ClientFailure: Error, CustomStringConvertible {
 
 /// Prints rows as aligned columns.
 func printTable(_ header: [String], _ rows: [[String]]) {
+    // One line per row, whatever a cell holds: no newline and no terminal escape from a task's name.
+    let rows = rows.map { $0.map { LogText.sanitized($0, maxBytes: 200) } }
     let widths = header.indices.map { column in
         ([header] + rows).map { $0[column].count }.max() ?? 0
     }
@@ -57,6 +60,11 @@ func printTable(_ header: [String], _ rows: [[String]]) {
         }
         print(cells.joined(separator: "  "))
     }
+}
+
+/// A line for a person's terminal: control characters of the server's answer are shown, not obeyed.
+func say(_ line: String) {
+    print(LogText.terminalSafe(line))
 }
 
 /// A value as indented JSON on standard output.

@@ -39,18 +39,18 @@ struct TaskCommand: AsyncParsableCommand {
         func run() async throws {
             let task = try await options.withClient { try await $0.get(id: id, view: view) }
             if options.json { return try printJSON(task) }
-            print("id:       \(task.id ?? "")")
-            print("state:    \(task.state?.rawValue ?? "")")
-            if let name = task.name { print("name:     \(name)") }
-            if let created = task.creationTime { print("created:  \(TESTime.format(created))") }
+            say("id:       \(task.id ?? "")")
+            say("state:    \(task.state?.rawValue ?? "")")
+            if let name = task.name { say("name:     \(name)") }
+            if let created = task.creationTime { say("created:  \(TESTime.format(created))") }
             for log in task.logs ?? [] {
                 for (index, executor) in log.logs.enumerated() {
-                    print("executor \(index): exit code \(executor.exitCode)" + (executor.endTime.map { ", ended \(TESTime.format($0))" } ?? ""))
-                    if let stdout = executor.stdout, !stdout.isEmpty { print("  stdout: " + stdout.trimmingCharacters(in: .newlines)) }
-                    if let stderr = executor.stderr, !stderr.isEmpty { print("  stderr: " + stderr.trimmingCharacters(in: .newlines)) }
+                    say("executor \(index): exit code \(executor.exitCode)" + (executor.endTime.map { ", ended \(TESTime.format($0))" } ?? ""))
+                    if let stdout = executor.stdout, !stdout.isEmpty { say("  stdout: " + stdout.trimmingCharacters(in: .newlines)) }
+                    if let stderr = executor.stderr, !stderr.isEmpty { say("  stderr: " + stderr.trimmingCharacters(in: .newlines)) }
                 }
-                for output in log.outputs { print("output:   \(output.path) → \(output.url) (\(output.sizeBytes) bytes)") }
-                for line in log.systemLogs ?? [] { print("system:   \(line)") }
+                for output in log.outputs { say("output:   \(output.path) → \(output.url) (\(output.sizeBytes) bytes)") }
+                for line in log.systemLogs ?? [] { say("system:   \(line)") }
             }
         }
     }
@@ -156,11 +156,11 @@ struct ServiceInfoCommand: AsyncParsableCommand {
     func run() async throws {
         let info = try await options.withClient { try await $0.serviceInfo() }
         if options.json { return try printJSON(info) }
-        print("\(info.name) \(info.version) (\(info.id)), TES \(info.type.version)")
-        if let description = info.description { print(description) }
-        print("organization: \(info.organization.name) <\(info.organization.url)>")
-        if !info.storage.isEmpty { print("storage: " + info.storage.joined(separator: ", ")) }
-        if !info.backendParameters.isEmpty { print("backend parameters: " + info.backendParameters.joined(separator: ", ")) }
+        say("\(info.name) \(info.version) (\(info.id)), TES \(info.type.version)")
+        if let description = info.description { say(description) }
+        say("organization: \(info.organization.name) <\(info.organization.url)>")
+        if !info.storage.isEmpty { say("storage: " + info.storage.joined(separator: ", ")) }
+        if !info.backendParameters.isEmpty { say("backend parameters: " + info.backendParameters.joined(separator: ", ")) }
     }
 }
 
