@@ -9,7 +9,7 @@ public struct Settings: Codable, Sendable, Equatable {
         public var port = 8000
         /// Request bodies above this size are refused with 413 (the spec asks for at least 128 KiB of `content`).
         public var maxBodyBytes = 4 * 1024 * 1024
-        /// Directory with Swagger UI's dist files (from `pip install swagger-ui-bundle`); empty: use the public CDN.
+        /// Directory with Swagger UI's dist files (from `pip install swagger-ui-bundle`); empty: no Swagger UI (never a CDN).
         public var swaggerUIDir = ""
         /// Origins (`https://app.example.org`) whose web pages may call the API; others' POSTs get 403.
         public var corsAllowedOrigins: [String] = []

@@ -7,7 +7,7 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     public var limits: TESValidationLimits
     public var serviceInfo: TESServiceInfo
-    /// Swagger UI's dist directory, or empty to load Swagger UI from the public CDN.
+    /// Swagger UI's dist directory, or empty for no Swagger UI (it is never loaded from a CDN).
     public var swaggerUIDir: String
     /// What `/readyz` asks.
     public var readinessChecks: [ReadinessCheck]

@@ -27,10 +27,23 @@ import Testing
             #expect(spec.status == .ok)
             #expect(spec.text.hasPrefix("openapi: 3.0.1"))
             for needle in ["/tasks/{id}:cancel", "ErrorResponse", "tesServiceInfo"] { #expect(spec.text.contains(needle)) }
+            // Without Swagger UI's files the page says how to install them, and loads nothing from elsewhere.
             let page = try await client.get("/ui")
             #expect(page.status == .ok)
-            #expect(page.text.contains("SwaggerUIBundle") && page.text.contains("/ga4gh/tes/v1/openapi.yaml"))
+            #expect(page.text.contains("swagger_ui_dir") && page.text.contains("/ga4gh/tes/v1/openapi.yaml"))
+            #expect(!page.text.contains("https://"))
+            #expect(page.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'self'") == true)
             #expect(try await client.get("/").status == .found)
+        }
+    }
+
+    @Test func swaggerUIIsServedFromThisServerOnly() async throws {
+        var configuration = testConfiguration
+        configuration.swaggerUIDir = FileManager.default.temporaryDirectory.path
+        try await withApp(configuration: configuration) { client in
+            let page = try await client.get("/ui")
+            #expect(page.text.contains("SwaggerUIBundle") && page.text.contains("/ui/assets/swagger-ui-bundle.js"))
+            #expect(!page.text.contains("https://"))
         }
     }
 
