@@ -22,6 +22,8 @@ extension Settings {
         try check((0...65535).contains(server.port), "server.port", "must be from 0 to 65535")
         try check(server.maxBodyBytes >= 256 * 1024, "server.max_body_bytes", "must be at least 262144 (TES asks for 128 KiB of content)")
         try check(server.maxListBytes >= 64 * 1024, "server.max_list_bytes", "must be at least 65536")
+        try check(server.idleTimeoutSeconds > 0, "server.idle_timeout_seconds", "must be positive")
+        try check(server.maxConnections >= 1, "server.max_connections", "must be at least 1")
         try check(server.maxConcurrentFullLists >= 1, "server.max_concurrent_full_lists", "must be at least 1")
         try check(!db.database.isEmpty, "db.database", "must not be empty")
         try check(!db.collection.isEmpty, "db.collection", "must not be empty")

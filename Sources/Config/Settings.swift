@@ -17,11 +17,17 @@ public struct Settings: Codable, Sendable, Equatable {
         public var maxListBytes = 16 * 1024 * 1024
         /// `GET /tasks?view=FULL` answers built at once.
         public var maxConcurrentFullLists = 4
+        /// A connection with nothing read or written for this long is closed.
+        public var idleTimeoutSeconds = 60.0
+        /// Connections open at once; more wait in the listen backlog until one closes.
+        public var maxConnections = 1024
 
         enum CodingKeys: String, CodingKey {
             case host, port
             case maxListBytes = "max_list_bytes"
             case maxConcurrentFullLists = "max_concurrent_full_lists"
+            case idleTimeoutSeconds = "idle_timeout_seconds"
+            case maxConnections = "max_connections"
             case maxBodyBytes = "max_body_bytes"
             case swaggerUIDir = "swagger_ui_dir"
             case corsAllowedOrigins = "cors_allowed_origins"

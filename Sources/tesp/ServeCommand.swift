@@ -5,6 +5,7 @@ import Config
 import Engine
 import Foundation
 import Hummingbird
+import struct HummingbirdCore.MaximumAvailableConnections
 import Logging
 import Metrics
 import NIOCore
@@ -94,7 +95,14 @@ struct ServeCommand: AsyncParsableCommand {
         )
         var app = Application(
             router: router,
-            configuration: .init(address: .hostname(settings.server.host, port: settings.server.port), serverName: "TESP"),
+            // Idle connections are closed and connections are capped (above the cap, new ones wait in the listen
+            // backlog): a client that opens sockets and sends nothing cannot use up the file descriptors.
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(settings.server.idleTimeoutSeconds * 1000)))),
+            configuration: .init(
+                address: .hostname(settings.server.host, port: settings.server.port),
+                serverName: "TESP",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.server.maxConnections)
+            ),
             services: settings.engine.enabled ? [store, engine] : [store],
             logger: logger
         )

@@ -165,3 +165,40 @@ def test_many_large_executor_logs_fit_the_store_and_the_task_completes(api):
     tails = [len(entry["stdout"]) for entry in task["logs"][0]["logs"]]
     assert len(tails) == count
     assert all(0 < size <= (6 * 1024 * 1024) // (2 * count) for size in tails), tails[:3]
+
+
+def test_idle_connections_are_closed_and_connections_are_capped(tmp_path, mongodb_uri, pulsar):
+    import socket
+    from servers import Tesp
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_conn_" + uuid.uuid4().hex[:8],
+                TESP_SERVER__IDLE_TIMEOUT_SECONDS="2", TESP_SERVER__MAX_CONNECTIONS="4").start()
+    sockets = []
+    try:
+        # A client that connects and says nothing is cut off (recv returns b"" once the server closes).
+        idle = socket.create_connection(("127.0.0.1", tesp.port), timeout=30)
+        assert idle.recv(1) == b""
+        idle.close()
+        # Four silent connections fill the cap: a fifth request waits (it times out here)…
+        time.sleep(0.5)
+        sockets = [socket.create_connection(("127.0.0.1", tesp.port), timeout=30) for _ in range(4)]
+        time.sleep(0.5)
+        try:
+            requests.get(tesp.api + "/service-info", timeout=1)
+            raise AssertionError("a connection over the cap was served")
+        except requests.exceptions.ReadTimeout:
+            pass
+        # …and is served once a place is free.
+        for s in sockets:
+            s.close()
+        sockets = []
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert requests.get(tesp.api + "/service-info", timeout=5).ok
+                break
+            except requests.exceptions.RequestException:
+                assert time.monotonic() < deadline, "the server never took connections again"
+    finally:
+        for s in sockets:
+            s.close()
+        tesp.stop()
