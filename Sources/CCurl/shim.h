@@ -32,6 +32,16 @@ static inline CURLcode tesp_curl_getinfo_long(CURL *_Nonnull handle, CURLINFO in
 static inline CURLcode tesp_curl_getinfo_off_t(CURL *_Nonnull handle, CURLINFO info, curl_off_t *_Nonnull value) {
     return curl_easy_getinfo(handle, info, value);
 }
+/// The signature of CURLOPT_OPENSOCKETFUNCTION: it sees every address libcurl is about to connect to (after DNS,
+/// after redirects, FTP data connections too) and may refuse it by returning CURL_SOCKET_BAD.
+typedef curl_socket_t (*tesp_curl_opensocket_callback)(void *_Nullable clientp, curlsocktype purpose,
+                                                       struct curl_sockaddr *_Nonnull address);
+static inline CURLcode tesp_curl_setopt_opensocket(CURL *_Nonnull handle, tesp_curl_opensocket_callback _Nullable callback) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
+}
+/// CURL_SOCKET_BAD, a macro.
+static inline curl_socket_t tesp_curl_socket_bad(void) { return CURL_SOCKET_BAD; }
+
 /// CURL_READFUNC_ABORT, a macro.
 static inline size_t tesp_curl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
 

@@ -198,7 +198,10 @@ public struct Settings: Codable, Sendable, Equatable {
         public var maxSecondsPerFile = 21600
         /// The largest input or output file TESP moves; 0: no limit.
         public var maxFileBytes: Int64 = 0
+        /// Networks (CIDR) no transfer may connect to, checked after DNS and redirects.
+        public var deniedNetworks = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"]
         enum CodingKeys: String, CodingKey {
+            case deniedNetworks = "denied_networks"
             case retries, credentials
             case maxListingEntries = "max_listing_entries"
             case maxListingDepth = "max_listing_depth"

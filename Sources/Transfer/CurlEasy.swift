@@ -4,6 +4,8 @@ import Foundation
 /// One libcurl easy handle, made, used and freed inside one call on a transfer thread (never shared).
 final class CurlEasy {
     let handle: UnsafeMutableRawPointer
+    /// The open-socket callback's user data; kept here so that it lives as long as the handle.
+    private(set) var socketGuard: CurlSocketGuard?
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
     init() throws {
@@ -30,6 +32,17 @@ final class CurlEasy {
 
     func set(_ option: CURLoption, offset value: Int64) throws {
         try check(tesp_curl_setopt_off_t(handle, option, curl_off_t(value)), "setting option \(option.rawValue)")
+    }
+
+    /// Refuses connections to `denied` networks (see ``DeniedNetworks``).
+    func refuseConnections(to denied: DeniedNetworks) throws {
+        let socketGuard = CurlSocketGuard(denied: denied)
+        self.socketGuard = socketGuard
+        try check(tesp_curl_setopt_opensocket(handle, curlOpenSocket), "setting the socket callback")
+        try check(
+            tesp_curl_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(socketGuard).toOpaque()),
+            "setting the socket callback's data"
+        )
     }
 
     func set(_ option: CURLoption, callback: tesp_curl_data_callback) throws {

@@ -130,6 +130,7 @@ public struct CurlStorage: Storage {
         try curl.set(CURLOPT_LOW_SPEED_LIMIT, max(1, limits.lowSpeedBytesPerSecond))
         try curl.set(CURLOPT_LOW_SPEED_TIME, max(1, limits.lowSpeedSeconds))
         if limits.maxSecondsPerFile > 0 { try curl.set(CURLOPT_TIMEOUT, limits.maxSecondsPerFile) }
+        try curl.refuseConnections(to: limits.deniedNetworks)
         if let credentials {
             try curl.set(CURLOPT_USERNAME, credentials.user)
             try curl.set(CURLOPT_PASSWORD, credentials.password)
@@ -147,6 +148,9 @@ public struct CurlStorage: Storage {
     private static func run(_ curl: CurlEasy, _ url: StorageURL, _ operation: String) throws {
         let (code, message) = curl.perform()
         guard code != CURLE_OK else { return }
+        if let refused = curl.socketGuard?.refusedAddress {
+            throw TransferError(.denied, "\(operation) of \(url) refused: \(refused) is in transfer.denied_networks")
+        }
         throw classify(code, response: curl.responseCode, message: message, url: url, operation: operation)
     }
 

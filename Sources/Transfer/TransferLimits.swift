@@ -12,6 +12,8 @@ public struct TransferLimits: Sendable, Equatable {
     public var maxSecondsPerFile: Int
     /// The largest file TESP moves (input or output); 0: no limit.
     public var maxFileBytes: Int64
+    /// Addresses no transfer may connect to.
+    public var deniedNetworks: DeniedNetworks
 
     public init(
         maxListingEntries: Int = 100_000,
@@ -19,8 +21,10 @@ public struct TransferLimits: Sendable, Equatable {
         lowSpeedBytesPerSecond: Int = 1024,
         lowSpeedSeconds: Int = 60,
         maxSecondsPerFile: Int = 6 * 3600,
-        maxFileBytes: Int64 = 0
+        maxFileBytes: Int64 = 0,
+        deniedNetworks: DeniedNetworks = .linkLocal
     ) {
+        self.deniedNetworks = deniedNetworks
         self.maxListingEntries = maxListingEntries
         self.maxListingDepth = maxListingDepth
         self.lowSpeedBytesPerSecond = lowSpeedBytesPerSecond

@@ -62,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger
         )
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let transfers = Transfers(Self.transferConfiguration(settings), logger: logger)
+        let transfers = Transfers(try Self.transferConfiguration(settings), logger: logger)
         let backends = Self.pulsarBackends(settings, http: http)
         let engine = Engine(
             store: store,
@@ -121,8 +121,14 @@ struct ServeCommand: AsyncParsableCommand {
         try await transfers.shutdown()
     }
 
-    static func transferConfiguration(_ settings: Settings) -> Transfers.Configuration {
-        Transfers.Configuration(
+    static func transferConfiguration(_ settings: Settings) throws -> Transfers.Configuration {
+        let denied: DeniedNetworks
+        do {
+            denied = try DeniedNetworks(cidrs: settings.transfer.deniedNetworks)
+        } catch {
+            throw SettingsError("setting 'transfer.denied_networks': \(error)")
+        }
+        return Transfers.Configuration(
             maxConcurrent: settings.transfer.maxConcurrent,
             retries: settings.transfer.retries,
             allowedFileDirectories: settings.transfer.fileAllowedDirectories,
@@ -134,7 +140,8 @@ struct ServeCommand: AsyncParsableCommand {
                 lowSpeedBytesPerSecond: settings.transfer.lowSpeedBytesPerSecond,
                 lowSpeedSeconds: settings.transfer.lowSpeedSeconds,
                 maxSecondsPerFile: settings.transfer.maxSecondsPerFile,
-                maxFileBytes: settings.transfer.maxFileBytes
+                maxFileBytes: settings.transfer.maxFileBytes,
+                deniedNetworks: denied
             )
         )
     }

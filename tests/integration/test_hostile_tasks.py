@@ -202,3 +202,19 @@ def test_idle_connections_are_closed_and_connections_are_capped(tmp_path, mongod
         for s in sockets:
             s.close()
         tesp.stop()
+
+
+def test_denied_networks_are_never_fetched_from(tmp_path, mongodb_uri, pulsar, http_files):
+    from servers import Tesp
+    root, base = http_files
+    (root / "internal.txt").write_text("internal\n")
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_ssrf_" + uuid.uuid4().hex[:8],
+                TESP_TRANSFER__DENIED_NETWORKS='["127.0.0.0/8", "::1/128"]').start()
+    try:
+        for url in [f"{base}/internal.txt", base.replace("127.0.0.1", "localhost") + "/internal.txt"]:
+            task = wait_for_state(tesp.api, create(tesp.api, {"inputs": [{"url": url, "path": "/data/in"}],
+                                                              "executors": [executor(["cat", "/data/in"])]}), "SYSTEM_ERROR")
+            logs = " ".join(task["logs"][0]["system_logs"])
+            assert "inputs[0]" in logs and "transfer.denied_networks" in logs, logs
+    finally:
+        tesp.stop()
