@@ -411,7 +411,13 @@ struct TaskDriver: Sendable {
         private var lastChange: ContinuousClock.Instant
         private var lastCheck: ContinuousClock.Instant?
 
-        init(since start: ContinuousClock.Instant) { lastChange = start }
+        /// The first check is due one interval after `start`, not at once: the job script writes the file as it
+        /// starts, and asking Pulsar for a file that is not there yet makes it log a 500 with the request's URL,
+        /// private token included.
+        init(since start: ContinuousClock.Instant) {
+            lastChange = start
+            lastCheck = start
+        }
 
         mutating func isDue(every interval: Duration) -> Bool {
             let now = ContinuousClock.now

@@ -7,7 +7,11 @@ import TES
 /// container with stdin/stdout/stderr redirected to the twins of the TES paths. For each executor it appends a
 /// start and an end record to `working/tesp/executors.jsonl` (times in ms, exit code, base64 tails of stdout and
 /// stderr), which TESP reads back. It stops after the first failing executor unless that one has `ignore_error`.
-/// The script exits non-zero only when it could not set the task up (a system error, reported on its stderr).
+/// The script exits non-zero only when it could not set the task up or refused a path (a system error, reported on
+/// its stderr).
+///
+/// The script runs on the host, with the rights of Pulsar's user, and every task path it touches may have been
+/// prepared by an executor: see ``safetyFunctions`` for how it never follows what an executor planted.
 public struct JobScript: Sendable {
     /// The shell variable holding the host twin of the containers' `/`.
     public static let rootVariable = "TESP_ROOT"

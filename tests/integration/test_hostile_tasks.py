@@ -218,3 +218,17 @@ def test_denied_networks_are_never_fetched_from(tmp_path, mongodb_uri, pulsar, h
             assert "inputs[0]" in logs and "transfer.denied_networks" in logs, logs
     finally:
         tesp.stop()
+
+
+def test_pulsar_never_logs_its_token_for_tasks_that_run_normally(tmp_path, mongodb_uri):
+    from servers import Pulsar, Tesp
+    pulsar = Pulsar(tmp_path / "pulsar").start()
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_tok_" + uuid.uuid4().hex[:8]).start()
+    try:
+        ids = [create(tesp.api, {"executors": [executor(["sh", "-c", "sleep 2; echo done"])]}) for _ in range(3)]
+        for task_id in ids:
+            wait_for_state(tesp.api, task_id, "COMPLETE", timeout=60)
+    finally:
+        tesp.stop()
+        pulsar.stop()
+    assert pulsar.token not in (tmp_path / "pulsar" / "pulsar.log").read_text(errors="replace")
