@@ -223,9 +223,11 @@ def test_denied_networks_are_never_fetched_from(tmp_path, mongodb_uri, pulsar, h
 def test_pulsar_never_logs_its_token_for_tasks_that_run_normally(tmp_path, mongodb_uri):
     from servers import Pulsar, Tesp
     pulsar = Pulsar(tmp_path / "pulsar").start()
-    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_tok_" + uuid.uuid4().hex[:8]).start()
+    # Heartbeats every 2 s, tasks of 5 s: each is checked while it runs, never before its script could write it.
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_tok_" + uuid.uuid4().hex[:8],
+                TESP_ENGINE__HEARTBEAT_SECONDS="2", TESP_ENGINE__HEARTBEAT_TIMEOUT_SECONDS="10").start()
     try:
-        ids = [create(tesp.api, {"executors": [executor(["sh", "-c", "sleep 2; echo done"])]}) for _ in range(3)]
+        ids = [create(tesp.api, {"executors": [executor(["sh", "-c", "sleep 5; echo done"])]}) for _ in range(3)]
         for task_id in ids:
             wait_for_state(tesp.api, task_id, "COMPLETE", timeout=60)
     finally:
