@@ -105,6 +105,9 @@ public struct ContainerRuntime: Sendable, Equatable {
             if !network { words.append("--unshare-net") }
             words += [
                 "--new-session", "--die-with-parent", "--cap-drop", "ALL",
+                // bwrap reports on fd 3 when the command has run ("exit-code"): without that record, the sandbox
+                // could not be set up, which is a system error, not the executor's (see JobScript).
+                "--json-status-fd", "3",
                 "--tmpfs", "/", ShellWord([.array(JobScript.bwrapRootVariable)]),
                 "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
             ]

@@ -138,6 +138,9 @@ public struct JobScript: Sendable {
                 "    if [ -L \"$entry\" ]; then \(Self.bwrapRootVariable)+=(--symlink \"$(readlink -- \"$entry\")\" \"$entry\")",
                 "    else \(Self.bwrapRootVariable)+=(--ro-bind \"$entry\" \"$entry\"); fi",
                 "done",
+            ]
+            lines += bwrapMountPointLines(layout: layout)
+            lines += [
                 "# Pulsar's staging directory (other jobs, this job's records) is hidden under an empty tmpfs.",
                 "TESP_STAGING=$(dirname -- \"$(dirname -- \"$TESP_WORK\")\")",
                 "[ \"$TESP_STAGING\" != / ] && \(Self.bwrapRootVariable)+=(--tmpfs \"$TESP_STAGING\")",
@@ -177,6 +180,44 @@ public struct JobScript: Sendable {
         lines += outputLines()
         lines += ["", "tesp_record '{\"event\":\"done\"}'", "exit 0", ""]
         return lines.joined(separator: "\n")
+    }
+
+    /// bwrap cannot create a mount point inside a read-only bind: a task path below an existing host directory
+    /// (`/var/lib/cwl/stg…/in.txt` below `/var/lib`) would fail with "Can't mkdir parents". For each such path the
+    /// script puts a tmpfs on its deepest ancestor that exists on the host, binds that ancestor's entries back
+    /// read-only, and bwrap then creates the mount point in the tmpfs. Ancestors are handled shallowest first, so
+    /// that a deeper one is not hidden by a later, shallower tmpfs. Paths below `/tmp`, `/dev`, `/proc` and `/sys`
+    /// need nothing: those are the sandbox's own.
+    private func bwrapMountPointLines(layout: TaskLayout) -> [String] {
+        let root = Self.bwrapRootVariable
+        var paths = layout.mounts.map(\.containerPath)
+        paths += (task.executors ?? []).compactMap { $0.workdir }.filter { !$0.isEmpty && !layout.isMounted($0) }
+        guard !paths.isEmpty else { return [] }
+        return [
+            "# Mount points below existing host directories: a tmpfs on the deepest existing ancestor, its entries back.",
+            "tesp_host_ancestor() {",
+            "    case \"$1\" in /tmp/*|/dev/*|/proc/*|/sys/*) echo /; return ;; esac",
+            "    if [ -e \"$1\" ] && [ ! -L \"$1\" ]; then echo /; return; fi",
+            "    local a; a=$(dirname -- \"$1\")",
+            "    while [ \"$a\" != / ] && ! { [ -d \"$a\" ] && [ ! -L \"$a\" ]; }; do a=$(dirname -- \"$a\"); done",
+            "    echo \"$a\"",
+            "}",
+            "TESP_ANCESTORS=()",
+            "for m in \(paths.map(ShellQuote.quote).joined(separator: " ")); do",
+            "    a=$(tesp_host_ancestor \"$m\"); [ \"$a\" = / ] || TESP_ANCESTORS+=(\"$a\")",
+            "done",
+            "declare -A TESP_TMPFS=()",
+            "while IFS= read -r -d '' a; do",
+            "    [ -n \"${TESP_TMPFS[$a]:-}\" ] && continue",
+            "    TESP_TMPFS[$a]=1",
+            "    \(root)+=(--tmpfs \"$a\")",
+            "    for entry in \"$a\"/* \"$a\"/.[!.]* \"$a\"/..?*; do",
+            "        if [ -L \"$entry\" ]; then \(root)+=(--symlink \"$(readlink -- \"$entry\")\" \"$entry\")",
+            "        elif [ -e \"$entry\" ]; then \(root)+=(--ro-bind \"$entry\" \"$entry\"); fi",
+            "    done",
+            "done < <(for a in \"${TESP_ANCESTORS[@]}\"; do printf '%s\\t%s\\0' \"$(printf '%s' \"$a\" | tr -cd / | wc -c)\" \"$a\"; done "
+                + "| sort -z -n | cut -z -f2-)",
+        ]
     }
 
     /// The script's guards against paths an executor planted. The script runs on the host, and every task path it
@@ -349,8 +390,12 @@ public struct JobScript: Sendable {
             "tesp_start=$(tesp_now)",
             "tesp_record \"{\\\"event\\\":\\\"start\\\",\\\"executor\\\":\(index),\\\"time\\\":$tesp_start}\"",
             // stderr is redirected first, so that a missing stdin file is reported in the executor's own stderr.
-            "\(command) 2> \(stderr.file) > \(stdout.file) < \(stdinFile)",
+            "\(command) 2> \(stderr.file) > \(stdout.file) < \(stdinFile)"
+                + (runtime.kind == .bwrap ? " 3> \"$TESP_DIR/executor-\(index).status\"" : ""),
             "tesp_code=$?",
+        ]
+        lines += startFailureLines(index: index, stderrTail: stderr.tail)
+        lines += [
             "tesp_record \"{\\\"event\\\":\\\"end\\\",\\\"executor\\\":\(index),\\\"time\\\":$(tesp_now),\\\"exit_code\\\":$tesp_code,"
                 + "\\\"stdout\\\":\\\"$(\(stdout.tail))\\\",\\\"stderr\\\":\\\"$(\(stderr.tail))\\\"}\"",
         ]
@@ -358,5 +403,29 @@ public struct JobScript: Sendable {
             lines.append("if [ \"$tesp_code\" -ne 0 ]; then tesp_record '{\"event\":\"stopped\"}'; exit 0; fi")
         }
         return lines
+    }
+
+    /// A runtime that could not start the executor is a system error (TES: SYSTEM_ERROR), not the executor's:
+    /// bwrap wrote no "exit-code" status (a mount it could not make, a namespace it could not create), docker
+    /// and podman exited 125. The script fails naming the executor and quoting the runtime's message. A command
+    /// that does not exist stays the executor's error, with exit code 127 as docker gives it, and so does a
+    /// missing stdin file.
+    private func startFailureLines(index: Int, stderrTail: String) -> [String] {
+        let message = "printf 'executor \(index) could not be started by \(runtime.kind.rawValue): %s\\n' "
+            + "\"$(\(stderrTail) | base64 -d 2>/dev/null | tail -c 2000)\" >&2; exit 1"
+        switch runtime.kind {
+        case .bwrap:
+            return [
+                // No status file: a redirect failed before bwrap ran (a missing stdin file), the executor's error.
+                "if [ -e \"$TESP_DIR/executor-\(index).status\" ] && ! grep -q '\"exit-code\"' \"$TESP_DIR/executor-\(index).status\"; then",
+                "    if \(stderrTail) | base64 -d 2>/dev/null | tail -n 1 | grep -q '^bwrap: execvp '; then tesp_code=127",
+                "    else \(message); fi",
+                "fi",
+            ]
+        case .docker, .podman:
+            return ["if [ \"$tesp_code\" -eq 125 ]; then \(message); fi"]
+        case .singularity, .apptainer:
+            return []
+        }
     }
 }

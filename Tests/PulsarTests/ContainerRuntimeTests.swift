@@ -65,7 +65,7 @@ import Testing
         #expect(
             commandLine(.bwrap)
                 == "\"${TESP_DROP[@]}\" 'bwrap' '--unshare-user' '--unshare-ipc' '--unshare-uts' '--unshare-pid' "
-                + "'--unshare-net' '--new-session' '--die-with-parent' '--cap-drop' 'ALL' "
+                + "'--unshare-net' '--new-session' '--die-with-parent' '--cap-drop' 'ALL' '--json-status-fd' '3' "
                 + "'--tmpfs' '/' \"${TESP_BWRAP_ROOT[@]}\" '--dev' '/dev' '--proc' '/proc' '--tmpfs' '/tmp' "
                 + "'--bind' \"${TESP_ROOT}\"'/data' '/data' '--bind' \"${TESP_ROOT}\"'/out' '/out' '--chdir' '/data' "
                 + "'--clearenv' '--setenv' 'PATH' '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "

@@ -139,3 +139,49 @@ import Testing
         }
     }
 }
+
+/// Task paths below directories that exist on the host (cwltool stages inputs at /var/lib/cwl/stg…), and what a
+/// runtime that cannot start an executor makes of the task.
+@Suite struct JobScriptMountPointTests {
+    @Test(arguments: ["/var/lib/cwl/stg1", "/opt/tesp-x", "/usr/local/tesp-data", "/home/tesp-user/data"])
+    func pathsBelowExistingHostDirectoriesCanBeMounted(directory: String) throws {
+        let task = TESTask(
+            inputs: [TESInput(path: directory + "/in.txt", content: "hello\n")],
+            outputs: [TESOutput(url: "ftp://h/o", path: directory + "/out/copy.txt")],
+            executors: [
+                TESExecutor(image: "x", command: ["sh", "-c", "mkdir -p \(directory)/out && cp \(directory)/in.txt \(directory)/out/copy.txt"],
+                            workdir: directory + "/work"),
+                TESExecutor(image: "x", command: ["sh", "-c", "cat \(directory)/in.txt; ls /var | grep -c . ; pwd"], workdir: "/var/lib/tesp-wd"),
+            ]
+        )
+        let run = try JobScriptRun.run(
+            task: task,
+            inputs: [(JobScript.PlacedInput(uploadedName: "content-0", path: directory + "/in.txt"), "hello\n")]
+        )
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let ends = try run.records.filter { $0["event"] as? String == "end" }
+        #expect(ends.map { $0["exit_code"] as? Int } == [0, 0], "\(ends)")
+        let second = decodeBase64(ends.last?["stdout"])
+        #expect(second.hasPrefix("hello\n") && second.hasSuffix("/var/lib/tesp-wd\n"), "\(second)")
+        // The host's other entries stay visible (read-only) next to the mount point.
+        #expect(Int(second.split(separator: "\n")[1]) ?? 0 > 0)
+        #expect(try run.contents(of: directory + "/out/copy.txt") == "hello\n")
+    }
+
+    @Test func aSandboxThatCannotBeSetUpIsASystemErrorNamingTheExecutor() throws {
+        // A mount point bwrap cannot make (inside the sandbox's own /proc): the command never runs.
+        var task = TESTask(executors: [TESExecutor(image: "x", command: ["true"])])
+        task.volumes = ["/proc/tesp-cannot-exist"]
+        let run = try JobScriptRun.run(task: task)
+        #expect(run.exitCode != 0)
+        #expect(run.stderr.contains("executor 0 could not be started by bwrap"), "\(run.stderr)")
+    }
+
+    @Test func aCommandThatDoesNotExistIsTheExecutorsErrorWithCode127() throws {
+        let run = try JobScriptRun.run(task: TESTask(executors: [TESExecutor(image: "x", command: ["no-such-program-tesp"])]))
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let end = try #require(try run.records.first { $0["event"] as? String == "end" })
+        #expect(end["exit_code"] as? Int == 127)
+        #expect(try run.records.last?["event"] as? String == "stopped")
+    }
+}

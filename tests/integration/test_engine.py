@@ -209,3 +209,19 @@ def test_a_pulsar_outage_longer_than_the_grace_period_fails_the_task_clearly(tmp
     finally:
         tesp.stop()
         pulsar.stop()
+
+
+def test_paths_below_existing_host_directories_work_as_cwl_tes_uses_them(api):
+    # cwltool stages inputs at /var/lib/cwl/stg<uuid>/<name>; bwrap must make mount points below /var/lib.
+    task_id = create(api, {
+        "inputs": [{"path": "/var/lib/cwl/stg1/in.txt", "content": "hello\n"}],
+        "executors": [executor(["cat", "/var/lib/cwl/stg1/in.txt"], workdir="/opt/tesp-work")],
+    })
+    task = wait_for_state(api, task_id, "COMPLETE")
+    assert task["logs"][0]["logs"][0]["stdout"] == "hello\n"
+
+
+def test_an_executor_the_runtime_cannot_start_is_a_system_error(api):
+    task = wait_for_state(api, create(api, {"volumes": ["/proc/tesp-impossible"], "executors": [executor(["true"])]}),
+                          "SYSTEM_ERROR")
+    assert "executor 0 could not be started by bwrap" in " ".join(task["logs"][0]["system_logs"])
