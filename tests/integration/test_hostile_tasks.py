@@ -234,3 +234,32 @@ def test_pulsar_never_logs_its_token_for_tasks_that_run_normally(tmp_path, mongo
         tesp.stop()
         pulsar.stop()
     assert pulsar.token not in (tmp_path / "pulsar" / "pulsar.log").read_text(errors="replace")
+
+
+def test_credentials_reach_neither_the_pulsar_job_directory_nor_metrics(tmp_path, mongodb_uri, ftp, http_files):
+    from servers import Pulsar, Tesp
+    (ftp.root / "secret-in.txt").write_text("in\n")
+    root, base = http_files
+    (root / "signed-in.txt").write_text("signed\n")
+    pulsar = Pulsar(tmp_path / "pulsar").start()
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_dir_" + uuid.uuid4().hex[:8],
+                TESP_ENGINE__KEEP_FAILED_JOBS="true").start()
+    signature = "sig" + uuid.uuid4().hex
+    try:
+        # The executor fails, so the job directory is kept for inspection, inputs and script included.
+        task = wait_for_state(tesp.api, create(tesp.api, {
+            "inputs": [{"url": ftp.url("secret-in.txt"), "path": "/data/a"},
+                       {"url": f"{base}/signed-in.txt?X-Amz-Signature={signature}", "path": "/data/b"}],
+            "executors": [executor(["sh", "-c", "cat /data/a /data/b; exit 3"])],
+        }), "EXECUTOR_ERROR")
+        assert task["logs"][0]["logs"][0]["stdout"] == "in\nsigned\n"
+        metrics = requests.get(tesp.url + "/metrics", timeout=10).text
+    finally:
+        tesp.stop()
+        pulsar.stop()
+    staged = [p for p in (tmp_path / "pulsar" / "staging").rglob("*") if p.is_file()]
+    assert staged, "the failed job's directory was not kept"
+    for path in staged:
+        data = path.read_bytes()
+        assert ftp.password.encode() not in data and signature.encode() not in data, path
+    assert ftp.password not in metrics and signature not in metrics
