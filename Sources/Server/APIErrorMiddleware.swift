@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOHTTP1
 import TES
 import TaskStore
 
@@ -24,6 +25,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 throw APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)", allowedMethods: allowed)
             }
             throw APIError(error.status, Self.message(for: error, request: request))
+        } catch let error as HTTPParserError {
+            // The client went away in the middle of its request (or sent garbage): its problem, not a server error.
+            context.logger.debug("Request aborted by the client", metadata: ["error": "\(error)"])
+            throw APIError(.badRequest, "the request ended before it was complete")
         } catch {
             context.logger.error("Request failed", metadata: ["error.type": "\(type(of: error))", "error": "\(error)"])
             throw APIError(.internalServerError, "internal error")

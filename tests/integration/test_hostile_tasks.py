@@ -263,3 +263,20 @@ def test_credentials_reach_neither_the_pulsar_job_directory_nor_metrics(tmp_path
         data = path.read_bytes()
         assert ftp.password.encode() not in data and signature.encode() not in data, path
     assert ftp.password not in metrics and signature not in metrics
+
+
+def test_connections_the_client_aborts_are_not_logged_as_errors(tmp_path, mongodb_uri, pulsar):
+    import socket
+    from servers import Tesp
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_abort_" + uuid.uuid4().hex[:8], TESP_LOG__LEVEL="info").start()
+    try:
+        for sent in [b"POST /ga4gh/tes/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{\"exec",
+                     b"GET /ga4gh/tes/v1/tasks HTTP/1.1\r\nHost: x\r\n", b"\x16\x03\x01not http\r\n\r\n"]:
+            with socket.create_connection(("127.0.0.1", tesp.port), timeout=10) as conn:
+                conn.sendall(sent)
+                time.sleep(0.3)
+        assert requests.get(tesp.api + "/service-info", timeout=10).ok
+    finally:
+        tesp.stop()
+    assert not [line for line in tesp.log().splitlines() if " error " in line or " critical " in line], tesp.log()[-2000:]
