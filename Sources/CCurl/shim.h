@@ -42,6 +42,14 @@ static inline CURLcode tesp_curl_setopt_opensocket(CURL *_Nonnull handle, tesp_c
 /// CURL_SOCKET_BAD, a macro.
 static inline curl_socket_t tesp_curl_socket_bad(void) { return CURL_SOCKET_BAD; }
 
+/// The signature of CURLOPT_XFERINFOFUNCTION: called often during a transfer (also while nothing moves); a
+/// non-zero return aborts it with CURLE_ABORTED_BY_CALLBACK.
+typedef int (*tesp_curl_xferinfo_callback)(void *_Nullable clientp, curl_off_t dltotal, curl_off_t dlnow,
+                                           curl_off_t ultotal, curl_off_t ulnow);
+static inline CURLcode tesp_curl_setopt_xferinfo(CURL *_Nonnull handle, tesp_curl_xferinfo_callback _Nullable callback) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+}
+
 /// CURL_READFUNC_ABORT, a macro.
 static inline size_t tesp_curl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
 

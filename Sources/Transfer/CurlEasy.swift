@@ -34,6 +34,17 @@ final class CurlEasy {
         try check(tesp_curl_setopt_off_t(handle, option, curl_off_t(value)), "setting option \(option.rawValue)")
     }
 
+    /// Aborts the transfer (CURLE_ABORTED_BY_CALLBACK) as soon as `abortSwitch` is thrown, even while nothing
+    /// moves: a cancel or a shutdown need not wait for a stalled server.
+    func abortWhen(_ abortSwitch: CurlAbortSwitch) throws {
+        try check(tesp_curl_setopt_xferinfo(handle, curlCheckAbort), "setting the progress callback")
+        try check(
+            tesp_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, Unmanaged.passUnretained(abortSwitch).toOpaque()),
+            "setting the progress callback's data"
+        )
+        try set(CURLOPT_NOPROGRESS, 0)
+    }
+
     /// Refuses connections to `denied` networks (see ``DeniedNetworks``).
     func refuseConnections(to denied: DeniedNetworks) throws {
         let socketGuard = CurlSocketGuard(denied: denied)
@@ -153,4 +164,18 @@ let curlWriteToMemory: tesp_curl_data_callback = { pointer, size, count, context
     guard sink.data.count + total <= sink.limit else { return 0 }
     sink.data.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: total)
     return total
+}
+
+/// Thrown from any thread (the cancelling task's) and read by libcurl's progress callback on the transfer thread.
+final class CurlAbortSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var thrown = false
+
+    func abort() { lock.withLock { thrown = true } }
+    var isAborted: Bool { lock.withLock { thrown } }
+}
+
+let curlCheckAbort: tesp_curl_xferinfo_callback = { context, _, _, _, _ in
+    guard let context else { return 0 }
+    return Unmanaged<CurlAbortSwitch>.fromOpaque(context).takeUnretainedValue().isAborted ? 1 : 0
 }

@@ -20,14 +20,14 @@ public struct CurlStorage: Storage {
     public func download(_ url: StorageURL, to localPath: String, credentials: Credential?) async throws -> Int64 {
         let netrc = netrcFile
         let limits = limits
-        return try await threads.runIfActive {
+        return try await cancellable { abortSwitch in
             let descriptor = open(localPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
                 throw TransferError(.failed, "cannot write \(localPath): \(String(cString: strerror(errno)))")
             }
             defer { close(descriptor) }
             let stream = CurlFileStream(descriptor: descriptor, maxBytes: limits.maxFileBytes)
-            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits)
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
             if url.scheme.hasPrefix("http") { try curl.set(CURLOPT_FOLLOWLOCATION, 1) }
             try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToFile)
             try withExtendedLifetime(stream) {
@@ -46,7 +46,7 @@ public struct CurlStorage: Storage {
     public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
         let netrc = netrcFile
         let limits = limits
-        return try await threads.runIfActive {
+        return try await cancellable { abortSwitch in
             let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
                 throw TransferError(.failed, "cannot read \(localPath): \(String(cString: strerror(errno)))")
@@ -55,7 +55,7 @@ public struct CurlStorage: Storage {
             var info = stat()
             fstat(descriptor, &info)
             let stream = CurlFileStream(descriptor: descriptor)
-            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits)
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
             try curl.set(CURLOPT_UPLOAD, 1)  // FTP STOR, HTTP PUT
             try curl.set(CURLOPT_INFILESIZE_LARGE, offset: Int64(info.st_size))
             if url.scheme.hasPrefix("ftp") {
@@ -110,9 +110,9 @@ public struct CurlStorage: Storage {
         var directory = url
         if !directory.path.hasSuffix("/") { directory.path += "/" }
         let listed = directory
-        let text = try await threads.runIfActive {
+        let text = try await cancellable { abortSwitch in
             let sink = CurlMemorySink(limit: 64 * 1024 * 1024)
-            let curl = try Self.prepare(listed, credentials: credentials, netrc: netrc, limits: limits)
+            let curl = try Self.prepare(listed, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
             try curl.set(CURLOPT_CUSTOMREQUEST, "MLSD")
             try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToMemory)
             try withExtendedLifetime(sink) {
@@ -124,8 +124,26 @@ public struct CurlStorage: Storage {
         return MLSDEntry.parse(text)
     }
 
-    private static func prepare(_ url: StorageURL, credentials: Credential?, netrc: String, limits: TransferLimits) throws -> CurlEasy {
+    /// Runs `body` on a transfer thread; cancelling the calling task throws the switch, which aborts the transfer
+    /// within a second (libcurl's progress callback) and makes it end with `CancellationError`.
+    private func cancellable<T: Sendable>(_ body: @escaping @Sendable (CurlAbortSwitch) throws -> T) async throws -> T {
+        let abortSwitch = CurlAbortSwitch()
+        return try await withTaskCancellationHandler {
+            try await threads.runIfActive { try body(abortSwitch) }
+        } onCancel: {
+            abortSwitch.abort()
+        }
+    }
+
+    private static func prepare(
+        _ url: StorageURL,
+        credentials: Credential?,
+        netrc: String,
+        limits: TransferLimits,
+        abortSwitch: CurlAbortSwitch
+    ) throws -> CurlEasy {
         let curl = try CurlEasy()
+        try curl.abortWhen(abortSwitch)
         try curl.set(CURLOPT_URL, url.withoutCredentials.text)
         try curl.set(CURLOPT_LOW_SPEED_LIMIT, max(1, limits.lowSpeedBytesPerSecond))
         try curl.set(CURLOPT_LOW_SPEED_TIME, max(1, limits.lowSpeedSeconds))
@@ -148,6 +166,7 @@ public struct CurlStorage: Storage {
     private static func run(_ curl: CurlEasy, _ url: StorageURL, _ operation: String) throws {
         let (code, message) = curl.perform()
         guard code != CURLE_OK else { return }
+        if code == CURLE_ABORTED_BY_CALLBACK { throw CancellationError() }
         if let refused = curl.socketGuard?.refusedAddress {
             throw TransferError(.denied, "\(operation) of \(url) refused: \(refused) is in transfer.denied_networks")
         }

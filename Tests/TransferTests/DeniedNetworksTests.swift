@@ -46,3 +46,63 @@ import Testing
         try await threads.shutdownGracefully()
     }
 }
+
+@Suite struct TransferAbortTests {
+    /// A server that accepts, sends the start of an answer and then nothing: a stalled transfer.
+    final class StalledServer: @unchecked Sendable {
+        let descriptor: Int32
+        let port: UInt16
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, listen(fd, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            descriptor = fd
+            port = UInt16(bigEndian: address.sin_port)
+            Thread.detachNewThread { [fd] in
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { return }
+                let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nabc"
+                _ = head.withCString { write(client, $0, strlen($0)) }
+                // Hold the connection open without sending more.
+                sleep(600)
+                close(client)
+            }
+        }
+    }
+
+    @Test func cancellingTheTaskAbortsAStalledTransfer() async throws {
+        let server = try StalledServer()
+        defer { close(server.descriptor) }
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        // Without the abort this transfer would hang for 10 minutes (the low-speed limit).
+        let storage = CurlStorage(
+            threads: threads,
+            limits: TransferLimits(lowSpeedSeconds: 600, deniedNetworks: try DeniedNetworks(cidrs: []))
+        )
+        let target = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-stall-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        let url = try #require(StorageURL("http://127.0.0.1:\(server.port)/big"))
+        let transfer = Task { try await storage.download(url, to: target, credentials: nil) }
+        // Wait until bytes arrived, so the transfer is really under way.
+        while (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? Int) ?? 0 < 3 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let cancelled = ContinuousClock.now
+        transfer.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await transfer.value }
+        // Bounded far below the 10 minutes it would otherwise take (the callback runs about once a second).
+        #expect(ContinuousClock.now - cancelled < .seconds(60))
+        try await threads.shutdownGracefully()
+    }
+}
