@@ -280,3 +280,19 @@ def test_connections_the_client_aborts_are_not_logged_as_errors(tmp_path, mongod
     finally:
         tesp.stop()
     assert not [line for line in tesp.log().splitlines() if " error " in line or " critical " in line], tesp.log()[-2000:]
+
+
+def test_two_gigabytes_of_stdout_keep_tesp_memory_flat(api, tesp_server):
+    def rss() -> int:
+        with open(f"/proc/{tesp_server.process.pid}/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    before = rss()
+    # 2 GiB to the executor's own stdout (and 2 GiB to a task path): only the 64 KiB tails reach TESP.
+    task = wait_for_state(api, create(api, {"executors": [
+        executor(["sh", "-c", "head -c 2147483648 /dev/zero | tr '\\0' y"]),
+        executor(["sh", "-c", "head -c 2147483648 /dev/zero | tr '\\0' z"], stdout="/data/big"),
+    ]}), "COMPLETE", timeout=300)
+    logs = task["logs"][0]["logs"]
+    assert logs[0]["stdout"] == "y" * 65536
+    assert logs[1]["stdout"] == "z" * 65536
+    assert rss() - before < 64 * 1024 * 1024, f"RSS grew by {(rss() - before) / 1e6:.0f} MB"
