@@ -92,7 +92,36 @@ stop_service() {
     return 0
 }
 
-# start_mongodb LOGDIR: SecantusDB in memory on a free port; sets MONGODB_PORT.
+# start_mongodb_with_auth LOGDIR DATADIR: SecantusDB on a free port with SCRAM authentication, data in DATADIR.
+# The first time (no DATADIR/credentials) it starts without authentication, creates the user `tesp` with a random
+# password (role root) and restarts with --auth, as SecantusDB asks. Sets MONGODB_PORT and MONGODB_URI (with the
+# credentials; keep it out of logs).
+start_mongodb_with_auth() {
+    local dir=$1 data=$2 user password
+    mkdir -p "$data"
+    MONGODB_PORT=$(free_port)
+    if [ ! -f "$data/credentials" ]; then
+        start_service mongodb "$dir" "$TESP_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGODB_PORT" \
+            --storage-path "$data/db" --standalone
+        wait_until 60 "MongoDB (SecantusDB)" "$(cat "$dir/mongodb.pid")" port_open "$MONGODB_PORT"
+        password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+        "$TESP_VENV/bin/python" - "$MONGODB_PORT" "$password" <<'PY'
+import sys
+import pymongo
+client = pymongo.MongoClient(f"mongodb://127.0.0.1:{sys.argv[1]}/", serverSelectionTimeoutMS=20000)
+client.admin.command("createUser", "tesp", pwd=sys.argv[2], roles=[{"role": "root", "db": "admin"}])
+PY
+        (umask 077 && echo "tesp $password" >"$data/credentials")
+        stop_service mongodb "$dir"
+    fi
+    read -r user password <"$data/credentials"
+    start_service mongodb "$dir" "$TESP_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGODB_PORT" \
+        --storage-path "$data/db" --standalone --auth
+    wait_until 60 "MongoDB (SecantusDB)" "$(cat "$dir/mongodb.pid")" port_open "$MONGODB_PORT"
+    MONGODB_URI="mongodb://$user:$password@127.0.0.1:$MONGODB_PORT/?authSource=admin&serverSelectionTimeoutMS=2000&connectTimeoutMS=2000"
+}
+
+# start_mongodb LOGDIR: SecantusDB in memory on a free port, without authentication (benchmarks); sets MONGODB_PORT.
 start_mongodb() {
     MONGODB_PORT=$(free_port)
     start_service mongodb "$1" "$TESP_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGODB_PORT" \

@@ -64,7 +64,8 @@ def test_a_planted_output_link_is_refused_naming_the_output(api, pulsar):
 
 
 def test_the_sandbox_has_no_capabilities_no_host_services_and_no_view_of_pulsar(api, pulsar, mongodb_uri):
-    mongo_port = int(mongodb_uri.split(":")[2].split("/")[0])
+    from urllib.parse import urlparse
+    mongo_port = urlparse(mongodb_uri).port
     staging = pulsar.directory / "staging"
     probe = ("grep -E '^Cap(Eff|Prm|Amb):' /proc/self/status; "
              f"(exec 3<>/dev/tcp/127.0.0.1/{mongo_port}) 2>/dev/null && echo MONGODB-REACHABLE; "
