@@ -59,15 +59,19 @@ struct TaskDriver: Sendable {
     private func step(id: String, cancel: OneShotSignal, logger: Logger) async throws {
         while true {
             try Task.checkCancellation()
-            let task = try await store.get(id: id, view: .full)
+            var task = try await store.get(id: id, view: .full)
             switch task.state ?? .unknown {
             case .queued:
-                try await starts.run { try await claim(task, logger: logger) }
+                try await starts.run { [task] in try await claim(task, logger: logger) }
             case .initializing:
-                try await starts.run { try await submit(task, cancel: cancel, logger: logger) }
+                try await starts.run { [task] in try await submit(task, cancel: cancel, logger: logger) }
             case .running, .paused:
+                // Inline input content (up to the body limit per task) was uploaded at the submit: a driver that
+                // follows a job for hours must not hold it.
+                task.dropInputContent()
                 try await follow(task, cancel: cancel, logger: logger)
             case .canceling:
+                task.dropInputContent()
                 try await finishCancel(task, logger: logger)
             case .complete, .executorError, .systemError, .canceled, .preempted, .unknown:
                 return
@@ -501,6 +505,17 @@ struct TaskDriver: Sendable {
             } catch {
                 try? await Task.sleep(for: .milliseconds(500))
             }
+        }
+    }
+}
+
+extension TESTask {
+    /// Forgets the inline content of the inputs (what the engine no longer needs once the job has its files).
+    mutating func dropInputContent() {
+        inputs = inputs?.map { input in
+            var input = input
+            input.content = nil
+            return input
         }
     }
 }

@@ -1,3 +1,4 @@
+import TES
 import Testing
 
 @testable import Engine
@@ -12,5 +13,17 @@ import Testing
         let first = older.isDue(every: .seconds(10))
         let second = older.isDue(every: .seconds(10))  // and then once per interval
         #expect(first && !second)
+    }
+}
+
+@Suite struct DriverMemoryTests {
+    @Test func aFollowedTaskKeepsNoInlineContent() {
+        var task = TESTask(
+            inputs: [TESInput(path: "/a", content: String(repeating: "c", count: 1 << 20)), TESInput(url: "ftp://h/b", path: "/b")],
+            executors: [TESExecutor(image: "alpine", command: ["true"])]
+        )
+        task.dropInputContent()
+        #expect(task.inputs?.map(\.content) == [nil, nil])
+        #expect(task.inputs?.map(\.path) == ["/a", "/b"])
     }
 }

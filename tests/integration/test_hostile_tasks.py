@@ -297,3 +297,4 @@ def test_two_gigabytes_of_stdout_keep_tesp_memory_flat(api, tesp_server):
     assert logs[0]["stdout"] == "y" * 65536
     assert logs[1]["stdout"] == "z" * 65536
     assert rss() - before < 64 * 1024 * 1024, f"RSS grew by {(rss() - before) / 1e6:.0f} MB"
+
