@@ -85,20 +85,12 @@ let curlOpenSocket: tesp_curl_opensocket_callback = { context, _, address in
     withUnsafePointer(to: address.pointee.addr) { pointer in
         switch Int32(record.family) {
         case AF_INET:
-            pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { inet in
-                var addr = inet.pointee.sin_addr
-                bytes = withUnsafeBytes(of: addr) { Array($0) }
-                var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-                inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))
-                text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            (bytes, text) = pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                addressBytesAndText($0.pointee.sin_addr, family: AF_INET, length: INET_ADDRSTRLEN)
             }
         case AF_INET6:
-            pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { inet6 in
-                var addr = inet6.pointee.sin6_addr
-                bytes = withUnsafeBytes(of: addr) { Array($0) }
-                var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count))
-                text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            (bytes, text) = pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                addressBytesAndText($0.pointee.sin6_addr, family: AF_INET6, length: INET6_ADDRSTRLEN)
             }
         default:
             break
@@ -109,4 +101,13 @@ let curlOpenSocket: tesp_curl_opensocket_callback = { context, _, address in
         return tesp_curl_socket_bad()
     }
     return socket(record.family, record.socktype | Int32(SOCK_CLOEXEC.rawValue), record.protocol)
+}
+
+/// An `in_addr` or `in6_addr` as its bytes (network order) and as text.
+private func addressBytesAndText<Address: BitwiseCopyable>(_ address: Address, family: Int32, length: Int32) -> ([UInt8], String) {
+    var address = address
+    let bytes = withUnsafeBytes(of: address) { Array($0) }
+    var buffer = [CChar](repeating: 0, count: Int(length))
+    inet_ntop(family, &address, &buffer, socklen_t(buffer.count))
+    return (bytes, String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
 }
