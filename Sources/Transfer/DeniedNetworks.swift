@@ -86,11 +86,15 @@ let curlOpenSocket: tesp_curl_opensocket_callback = { context, _, address in
         switch Int32(record.family) {
         case AF_INET:
             (bytes, text) = pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                addressBytesAndText($0.pointee.sin_addr, family: AF_INET, length: INET_ADDRSTRLEN)
+                withUnsafePointer(to: $0.pointee.sin_addr) {
+                    addressBytesAndText($0, size: MemoryLayout<in_addr>.size, family: AF_INET, length: INET_ADDRSTRLEN)
+                }
             }
         case AF_INET6:
             (bytes, text) = pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                addressBytesAndText($0.pointee.sin6_addr, family: AF_INET6, length: INET6_ADDRSTRLEN)
+                withUnsafePointer(to: $0.pointee.sin6_addr) {
+                    addressBytesAndText($0, size: MemoryLayout<in6_addr>.size, family: AF_INET6, length: INET6_ADDRSTRLEN)
+                }
             }
         default:
             break
@@ -103,11 +107,10 @@ let curlOpenSocket: tesp_curl_opensocket_callback = { context, _, address in
     return socket(record.family, record.socktype | Int32(SOCK_CLOEXEC.rawValue), record.protocol)
 }
 
-/// An `in_addr` or `in6_addr` as its bytes (network order) and as text.
-private func addressBytesAndText<Address: BitwiseCopyable>(_ address: Address, family: Int32, length: Int32) -> ([UInt8], String) {
-    var address = address
-    let bytes = withUnsafeBytes(of: address) { Array($0) }
+/// An `in_addr` or `in6_addr` (`size` bytes at `address`) as its bytes, in network order, and as text.
+private func addressBytesAndText(_ address: UnsafeRawPointer, size: Int, family: Int32, length: Int32) -> ([UInt8], String) {
+    let bytes = Array(UnsafeRawBufferPointer(start: address, count: size))
     var buffer = [CChar](repeating: 0, count: Int(length))
-    inet_ntop(family, &address, &buffer, socklen_t(buffer.count))
+    inet_ntop(family, address, &buffer, socklen_t(buffer.count))
     return (bytes, String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
 }
