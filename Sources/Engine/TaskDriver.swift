@@ -116,7 +116,14 @@ struct TaskDriver: Sendable {
                 try await backend.setup(jobID: jobID)
             }
             let secrets = try await store.secrets(id: id)
-            let placed = try await inputs.stage(task, secrets: secrets, backend: backend, jobID: jobID, logger: logger)
+            // A cancel stops the staging at once (its transfers abort); the store says CANCELING, and the next step
+            // cleans the job up.
+            let stager = inputs
+            guard
+                let placed = try await unlessCanceled(cancel, { [logger] in
+                    try await stager.stage(task, secrets: secrets, backend: backend, jobID: jobID, logger: logger)
+                })
+            else { return }
             let script = JobScript(
                 taskID: id,
                 task: task,
@@ -145,6 +152,23 @@ struct TaskDriver: Sendable {
         if try await store.compareAndSetState(id: id, from: .initializing, to: .running) {
             EngineMetrics.transition(to: .running)
             logger.info("Task running")
+        }
+    }
+
+    /// `body`'s result, or `nil` if the user cancels first: then `body` is cancelled (and awaited).
+    private func unlessCanceled<T: Sendable>(
+        _ cancel: OneShotSignal,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                while await !cancel.wait(upTo: .seconds(3600)) { try Task.checkCancellation() }
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 

@@ -298,3 +298,37 @@ def test_two_gigabytes_of_stdout_keep_tesp_memory_flat(api, tesp_server):
     assert logs[1]["stdout"] == "z" * 65536
     assert rss() - before < 64 * 1024 * 1024, f"RSS grew by {(rss() - before) / 1e6:.0f} MB"
 
+
+
+def test_a_cancel_stops_input_staging_from_a_trickling_server(api):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(10 * 1024 * 1024))
+            self.end_headers()
+            for _ in range(120):  # at most two minutes of one byte a second
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(1)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/slow.bin"
+        task_id = create(api, {"inputs": [{"url": url, "path": "/data/slow"}], "executors": [executor(["true"])]})
+        wait_for_state(api, task_id, "INITIALIZING", timeout=30)
+        time.sleep(1)
+        assert requests.post(f"{api}/tasks/{task_id}:cancel", timeout=10).status_code == 200
+        # Without the abort the download would go on until the low-speed limit (60 s) and its retries.
+        wait_for_state(api, task_id, "CANCELED", timeout=20)
+    finally:
+        server.shutdown()
