@@ -119,9 +119,7 @@ struct OutputPublisher: Sendable {
         }
         // The job listed only paths inside the output (the script checks); anything else is refused, not clipped.
         guard TESPath.isInside(path, directory: base), path != base, TESPath.problem(with: path) == nil else { return nil }
-        let bytes = Array(path.utf8)
-        let relative = String(decoding: bytes.dropFirst(base == "/" ? 1 : base.utf8.count + 1), as: UTF8.self)
-        return url.appending(relative)
+        return url.appending(TESPath.relative(path, below: base))
     }
 
     /// The job script's output list: the files matched, and the FILE/DIRECTORY outputs that were missing.

@@ -169,8 +169,8 @@ public struct JobScript: Sendable {
             "tesp_record() { printf '%s\\n' \"$1\" >> \"$TESP_RECORDS\"; }",
             // Only a regular file inside the task's directories is read: an executor may have replaced it by a
             // symbolic link (to any host file), a FIFO (the read would block) or a device.
-            "tesp_tail() { if tesp_regular \"$1\"; then tail -c \(tail) -- \"$1\" 2>/dev/null | base64 -w0 || true; fi; }",
             "tesp_tail_own() { tail -c \(tail) -- \"$1\" 2>/dev/null | base64 -w0 || true; }",
+            "tesp_tail() { if tesp_regular \"$1\"; then tesp_tail_own \"$1\"; fi; }",
             "tesp_now() { date +%s%3N; }",
             "set +e",
         ]
@@ -275,7 +275,8 @@ public struct JobScript: Sendable {
                 let host = ShellWord.hostPath(normalised).rendered
                 let quoted = ShellQuote.quote(normalised)
                 lines.append(
-                    "if tesp_contained \(host) && ! [ -d \(host) ] && ! [ -L \(host) ]; then tesp_output_missing \(index) \(quoted); "
+                    // Contained means no link on the way: a DIRECTORY output that is not a directory is missing.
+                    "if tesp_contained \(host) && ! [ -d \(host) ]; then tesp_output_missing \(index) \(quoted); "
                         + "else tesp_output_tree \(index) \(quoted); fi"
                 )
             } else {

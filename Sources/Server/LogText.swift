@@ -8,14 +8,7 @@ public enum LogText {
         var out = ""
         var kept = 0
         for scalar in text.unicodeScalars {
-            let piece: String
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
-                || scalar == "\u{2028}" || scalar == "\u{2029}"
-            {
-                piece = "\\u{" + String(scalar.value, radix: 16) + "}"
-            } else {
-                piece = String(scalar)
-            }
+            let piece = isControl(scalar) || scalar == "\u{2028}" || scalar == "\u{2029}" ? escaped(scalar) : String(scalar)
             if kept + piece.utf8.count > maxBytes {
                 return out + "…(\(text.utf8.count) bytes)"
             }
@@ -30,12 +23,21 @@ public enum LogText {
     public static func terminalSafe(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar == "\n" || scalar == "\t" || !(scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)) {
+            if scalar == "\n" || scalar == "\t" || !isControl(scalar) {
                 out.unicodeScalars.append(scalar)
             } else {
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+                out += escaped(scalar)
             }
         }
         return out
+    }
+
+    /// C0 and C1 control characters and DEL.
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+    }
+
+    private static func escaped(_ scalar: Unicode.Scalar) -> String {
+        "\\u{" + String(scalar.value, radix: 16) + "}"
     }
 }

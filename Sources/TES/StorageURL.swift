@@ -139,13 +139,6 @@ public struct StorageURL: Sendable, Equatable, CustomStringConvertible {
         return copy
     }
 
-    /// The same location without the password (the query is kept).
-    public var withoutPassword: StorageURL {
-        var copy = self
-        copy.password = nil
-        return copy
-    }
-
     /// The same location with no user or password: what libcurl gets as its URL (credentials go separately).
     public var withoutCredentials: StorageURL {
         var copy = self

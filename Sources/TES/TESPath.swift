@@ -68,6 +68,14 @@ public enum TESPath {
         return String(decoding: bytes[..<slashIndex], as: UTF8.self)
     }
 
+    /// The part of `path` below `directory` (`relative("/a/b/c", below: "/a")` is `b/c`), byte for byte; the
+    /// caller has checked that `path` lies strictly inside `directory`.
+    public static func relative(_ path: String, below directory: String) -> String {
+        let base = normalised(directory)
+        let skip = Array(base.utf8) == [slash] ? 1 : base.utf8.count + 1
+        return String(decoding: Array(normalised(path).utf8).dropFirst(skip), as: UTF8.self)
+    }
+
     /// `directory/relative`, with exactly one `/` between them.
     public static func joined(_ directory: String, _ relative: String) -> String {
         let base = normalised(directory)

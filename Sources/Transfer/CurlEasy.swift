@@ -12,11 +12,9 @@ final class CurlEasy {
         CurlRuntime.start()
         guard let handle = curl_easy_init() else { throw TransferError(.failed, "libcurl could not create a handle") }
         self.handle = handle
-        // Threads: no signals. Stalls: less than 1 byte/s for 60 s ends a transfer (no total limit: files can be large).
+        // Threads: no signals. The speed and time limits come from TransferLimits (CurlStorage.prepare).
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_CONNECTTIMEOUT, 30)
-        try set(CURLOPT_LOW_SPEED_LIMIT, 1)
-        try set(CURLOPT_LOW_SPEED_TIME, 60)
     }
 
     deinit { curl_easy_cleanup(handle) }

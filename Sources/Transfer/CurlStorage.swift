@@ -34,8 +34,7 @@ public struct CurlStorage: Storage {
                 try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(stream).toOpaque())
                 do {
                     try Self.run(curl, url, "download")
-                } catch let error as TransferError where stream.exceededLimit {
-                    _ = error
+                } catch is TransferError where stream.exceededLimit {
                     throw TransferError(.failed, "\(url) is larger than transfer.max_file_bytes (\(limits.maxFileBytes) bytes)")
                 }
             }

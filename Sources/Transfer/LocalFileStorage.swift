@@ -47,7 +47,7 @@ public struct LocalFileStorage: Storage {
             }
             if existing == "/" { return nil }
             let parent = TESPath.parent(of: existing)
-            rest.insert(String(decoding: Array(existing.utf8).dropFirst(parent == "/" ? 1 : parent.utf8.count + 1), as: UTF8.self), at: 0)
+            rest.insert(TESPath.relative(existing, below: parent), at: 0)
             existing = parent
         }
     }
@@ -92,8 +92,7 @@ public struct LocalFileStorage: Storage {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
             // The parent exists now: its real path is decided, and must still be allowed.
             guard let realParent = Self.allowedRealPath(parent, in: directories) else { throw denied(url) }
-            let name = String(decoding: Array(TESPath.normalised(url.path).utf8).dropFirst(parent == "/" ? 1 : parent.utf8.count + 1), as: UTF8.self)
-            let target = TESPath.joined(realParent, name)
+            let target = TESPath.joined(realParent, TESPath.relative(url.path, below: parent))
             let input = open(localPath, O_RDONLY | O_CLOEXEC)
             guard input >= 0 else { throw TransferError(.failed, "cannot read \(localPath)") }
             defer { close(input) }
