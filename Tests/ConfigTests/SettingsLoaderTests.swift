@@ -83,6 +83,13 @@ import Testing
         #expect(failure(nil, env: ["TESP_AUTH__ADMINS": "[admin]"]).contains("TESP_AUTH__ADMINS"))
     }
 
+    @Test func theSandboxUserIsANumericNonRootUidAndGid() throws {
+        #expect(try load(nil, env: ["TESP_ENGINE__SANDBOX_USER": "1000:1001"]).sandboxUserIDs! == (1000, 1001))
+        for bad in ["0:0", "0:65534", "nobody", "1000", "-1:5"] {
+            #expect(failure(nil, env: ["TESP_ENGINE__SANDBOX_USER": bad]).contains("engine.sandbox_user"), "\(bad)")
+        }
+    }
+
     @Test func secretsCanComeFromFiles() throws {
         let settings = try load(
             nil,

@@ -104,3 +104,81 @@ import Testing
         #expect(LogText.terminalSafe("a\u{9B}31m") == "a\\u{9b}31m")
     }
 }
+
+/// A store whose FULL listings wait until released, counting how many run at once.
+actor HeldListings {
+    private(set) var running = 0
+    private(set) var most = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        running += 1
+        most = max(most, running)
+        await withCheckedContinuation { waiting.append($0) }
+        running -= 1
+    }
+
+    func releaseAll() {
+        let all = waiting
+        waiting = []
+        for continuation in all { continuation.resume() }
+    }
+
+    var waitingCount: Int { waiting.count }
+}
+
+struct HoldingFullListsStore: TaskStore {
+    let inner = InMemoryTaskStore()
+    let held: HeldListings
+
+    func create(_ task: TESTask, secrets: [String: String], owner: String?) async throws {
+        try await inner.create(task, secrets: secrets, owner: owner)
+    }
+    func secrets(id: String) async throws -> [String: String] { try await inner.secrets(id: id) }
+    func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask {
+        try await inner.get(id: id, view: view, ownedBy: owner)
+    }
+    func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage {
+        if request.view == .full { await held.enter() }
+        return await inner.list(request, ownedBy: owner)
+    }
+    func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool {
+        try await inner.compareAndSetState(id: id, from: expected, to: next)
+    }
+    func compareAndSetState(id: String, from expected: TESState, to next: TESState, logs: [TESTaskLog]) async throws -> Bool {
+        try await inner.compareAndSetState(id: id, from: expected, to: next, logs: logs)
+    }
+    func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
+    func updateLogs(id: String, _ logs: [TESTaskLog]) async throws { try await inner.updateLogs(id: id, logs) }
+}
+
+@Suite struct FullListLimitTests {
+    @Test func onlyMaxConcurrentFullListsFullListingsRunAtOnce() async throws {
+        var configuration = testConfiguration
+        configuration.maxConcurrentFullLists = 2
+        let held = HeldListings()
+        try await withApp(store: HoldingFullListsStore(held: held), configuration: configuration) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<5 {
+                    group.addTask { _ = try await client.get("/ga4gh/tes/v1/tasks?view=FULL") }
+                }
+                // Wait until the limiter let its two through; give the other three every chance to pass it.
+                while await held.waitingCount < 2 { try await Task.sleep(for: .milliseconds(10)) }
+                for _ in 0..<50 { await Task.yield() }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(await held.most == 2)
+                // BASIC listings are not held back by the FULL ones.
+                #expect(try await client.get("/ga4gh/tes/v1/tasks?view=BASIC").status == .ok)
+                while true {
+                    let waiting = await held.waitingCount
+                    let running = await held.running
+                    if waiting == 0 && running == 0 { break }
+                    await held.releaseAll()
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await group.waitForAll()
+            }
+            #expect(await held.most == 2)
+        }
+    }
+}

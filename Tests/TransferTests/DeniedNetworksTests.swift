@@ -106,3 +106,66 @@ import Testing
         try await threads.shutdownGracefully()
     }
 }
+
+/// What settings.toml's `[transfer]` limits promise, each on a real transfer.
+@Suite struct TransferLimitTests {
+    static func download(_ limits: TransferLimits, from server: TransferAbortTests.StalledServer) async throws -> TransferError? {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        defer { Task { try? await threads.shutdownGracefully() } }
+        let storage = CurlStorage(threads: threads, limits: limits)
+        let target = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-limit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        do {
+            _ = try await storage.download(try #require(StorageURL("http://127.0.0.1:\(server.port)/x")), to: target, credentials: nil)
+            return nil
+        } catch let error as TransferError {
+            return error
+        }
+    }
+
+    @Test func aDownloadLargerThanMaxFileBytesFailsNamingTheSetting() async throws {
+        let server = try TransferAbortTests.StalledServer()
+        defer { close(server.descriptor) }
+        let limits = TransferLimits(maxFileBytes: 2, deniedNetworks: try DeniedNetworks(cidrs: []))
+        let error = try #require(try await Self.download(limits, from: server))
+        #expect(error.description.contains("transfer.max_file_bytes"), "\(error)")
+    }
+
+    @Test func aStalledDownloadEndsAtTheLowSpeedLimitAsATransientFailure() async throws {
+        let server = try TransferAbortTests.StalledServer()
+        defer { close(server.descriptor) }
+        let limits = TransferLimits(lowSpeedBytesPerSecond: 1024, lowSpeedSeconds: 1, deniedNetworks: try DeniedNetworks(cidrs: []))
+        let error = try #require(try await Self.download(limits, from: server))
+        #expect(error.code == .transient, "\(error)")
+    }
+
+    @Test func aDownloadLongerThanMaxSecondsPerFileEnds() async throws {
+        let server = try TransferAbortTests.StalledServer()
+        defer { close(server.descriptor) }
+        let limits = TransferLimits(lowSpeedSeconds: 600, maxSecondsPerFile: 1, deniedNetworks: try DeniedNetworks(cidrs: []))
+        let error = try #require(try await Self.download(limits, from: server))
+        #expect(error.description.lowercased().contains("timeout") || error.description.contains("timed out"), "\(error)")
+    }
+
+    @Test func localListingsAndFilesKeepToTheirLimits() async throws {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-limits-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.createDirectory(at: base.appendingPathComponent("a/b/c"), withIntermediateDirectories: true)
+        for name in ["1", "2", "3"] { try "x\(name)\n".write(to: base.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        let url = StorageURL(scheme: "file", host: "", path: base.path)
+        func storage(_ limits: TransferLimits) -> LocalFileStorage {
+            LocalFileStorage(allowedDirectories: [base.path], threads: threads, limits: limits)
+        }
+        await #expect(throws: TransferError.self) { _ = try await storage(TransferLimits(maxListingEntries: 3)).listFiles(under: url, credentials: nil) }
+        await #expect(throws: TransferError.self) { _ = try await storage(TransferLimits(maxListingDepth: 2)).listFiles(under: url, credentials: nil) }
+        #expect(try await storage(TransferLimits(maxListingEntries: 6, maxListingDepth: 3)).listFiles(under: url, credentials: nil).count == 3)
+        let file = StorageURL(scheme: "file", host: "", path: base.path + "/1")
+        let local = base.appendingPathComponent("copy").path
+        await #expect(throws: TransferError.self) { _ = try await storage(TransferLimits(maxFileBytes: 2)).download(file, to: local, credentials: nil) }
+        #expect(try await storage(TransferLimits(maxFileBytes: 3)).download(file, to: local, credentials: nil) == 3)
+        try await threads.shutdownGracefully()
+    }
+}
