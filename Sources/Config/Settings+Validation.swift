@@ -61,6 +61,7 @@ extension Settings {
         try check(engine.maxTaskSeconds >= 0, "engine.max_task_seconds", "must not be negative")
         try check(transfer.maxConcurrent >= 1, "transfer.max_concurrent", "must be at least 1")
         try check(transfer.maxPerTask >= 1, "transfer.max_per_task", "must be at least 1")
+        try check(transfer.maxPerOwner >= 0, "transfer.max_per_owner", "must not be negative")
         try check(transfer.retries >= 0, "transfer.retries", "must not be negative")
         try check(transfer.maxListingEntries >= 1, "transfer.max_listing_entries", "must be at least 1")
         try check(transfer.maxListingDepth >= 1, "transfer.max_listing_depth", "must be at least 1")

@@ -177,6 +177,9 @@ public struct Settings: Codable, Sendable, Equatable {
         public var maxConcurrent = 8
         /// Files of one task transferred at once.
         public var maxPerTask = 4
+        /// Files of one owner's tasks transferred at once (with authentication; 0: no limit), so that one user
+        /// cannot hold every transfer thread.
+        public var maxPerOwner = 4
         /// How often a transient failure (reset, timeout, FTP 421/425/450, HTTP 5xx) is retried.
         public var retries = 4
         /// Where files pass through between storage and Pulsar.
@@ -211,6 +214,7 @@ public struct Settings: Codable, Sendable, Equatable {
             case maxFileBytes = "max_file_bytes"
             case maxConcurrent = "max_concurrent"
             case maxPerTask = "max_per_task"
+            case maxPerOwner = "max_per_owner"
             case stagingDirectory = "staging_directory"
             case fileAllowedDirectories = "file_allowed_directories"
             case netrcFile = "netrc_file"

@@ -37,6 +37,7 @@ public final class Engine: Service, TaskEvents {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        let ownerSlots = OwnerTransferSlots(perOwner: configuration.transfersPerOwner)
         self.driver = TaskDriver(
             store: store,
             backends: PulsarBackends(backends),
@@ -46,12 +47,14 @@ public final class Engine: Service, TaskEvents {
             inputs: InputStager(
                 transfers: transfers,
                 stagingDirectory: configuration.stagingDirectory,
-                parallelTransfers: configuration.transfersPerTask
+                parallelTransfers: configuration.transfersPerTask,
+                ownerSlots: ownerSlots
             ),
             outputs: OutputPublisher(
                 transfers: transfers,
                 stagingDirectory: configuration.stagingDirectory,
                 parallelTransfers: configuration.transfersPerTask,
+                ownerSlots: ownerSlots,
                 limits: transfers.configuration.limits
             ),
             logger: logger
@@ -83,7 +86,14 @@ public final class Engine: Service, TaskEvents {
                         startDriver(id: id, in: &group)
                     }
                 case .scan:
-                    for id in await tasksNeedingWork() { startDriver(id: id, in: &group) }
+                    for (id, state) in await tasksNeedingWork() {
+                        // A cancel made through another process reaches a driver here only through the store.
+                        if state == .canceling, let signal = active.signal(for: id) {
+                            signal.fire()
+                        } else {
+                            startDriver(id: id, in: &group)
+                        }
+                    }
                 }
             }
             group.cancelAll()
@@ -101,16 +111,16 @@ public final class Engine: Service, TaskEvents {
         }
     }
 
-    /// Ids of every task in a state the engine acts on.
-    private func tasksNeedingWork() async -> [String] {
-        var ids: [String] = []
+    /// Ids of every task in a state the engine acts on, with that state.
+    private func tasksNeedingWork() async -> [(id: String, state: TESState)] {
+        var ids: [(id: String, state: TESState)] = []
         for state in [TESState.canceling, .queued, .initializing, .running, .paused] {
             var request = TESListRequest(filter: TESTaskFilter(state: state), pageSize: TESListRequest.maxPageSize)
             do {
                 var count = 0
                 while true {
                     let page = try await store.list(request)
-                    ids += page.tasks.compactMap(\.id)
+                    ids += page.tasks.compactMap { task in task.id.map { ($0, state) } }
                     count += page.tasks.count
                     guard let next = page.nextAfterID else { break }
                     request.afterID = next
@@ -122,7 +132,7 @@ public final class Engine: Service, TaskEvents {
             }
         }
         // Oldest first, so that tasks start in the order they were submitted.
-        return ids.sorted()
+        return ids.sorted { $0.id < $1.id }
     }
 }
 

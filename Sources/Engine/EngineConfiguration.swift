@@ -30,6 +30,8 @@ public struct EngineConfiguration: Sendable {
     public var stagingDirectory: String
     /// Files of one task transferred at once.
     public var transfersPerTask: Int
+    /// Files of one owner's tasks transferred at once (tasks with an owner only); 0: no limit.
+    public var transfersPerOwner: Int
 
     public init(
         runtime: ContainerRuntime,
@@ -45,7 +47,8 @@ public struct EngineConfiguration: Sendable {
         heartbeatInterval: Duration = .seconds(10),
         heartbeatTimeout: Duration = .seconds(120),
         stagingDirectory: String = "/tmp/tesp-staging",
-        transfersPerTask: Int = 4
+        transfersPerTask: Int = 4,
+        transfersPerOwner: Int = 0
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -61,5 +64,6 @@ public struct EngineConfiguration: Sendable {
         self.heartbeatTimeout = heartbeatTimeout
         self.stagingDirectory = stagingDirectory
         self.transfersPerTask = max(1, transfersPerTask)
+        self.transfersPerOwner = max(0, transfersPerOwner)
     }
 }

@@ -11,12 +11,14 @@ struct InputStager: Sendable {
     let transfers: Transfers
     let stagingDirectory: String
     let parallelTransfers: Int
+    let ownerSlots: OwnerTransferSlots
 
     /// Uploads every input of `task` to the job. - Returns: where the job script must place each uploaded file.
     /// - Throws: ``TaskFailure`` naming the input, its URL (without password) and why.
     func stage(
         _ task: TESTask,
         secrets: [String: String],
+        owner: String?,
         backend: any PulsarJobs,
         jobID: String,
         logger: Logger
@@ -42,7 +44,9 @@ struct InputStager: Sendable {
             if input.type == .directory {
                 let files: [RemoteFile]
                 do {
-                    files = try await transfers.listFiles(under: url, secret: secrets[TaskCredentials.key(for: url)], logger: logger)
+                    files = try await ownerSlots.run(owner: owner) { [url] in
+                        try await transfers.listFiles(under: url, secret: secrets[TaskCredentials.key(for: url)], logger: logger)
+                    }
                 } catch let error as TransferError {
                     throw TaskFailure("inputs[\(index)]: listing \(url) failed: \(error)")
                 }
@@ -71,6 +75,7 @@ struct InputStager: Sendable {
             for item in downloads {
                 group.addTask {
                     try await limiter.run {
+                        try await ownerSlots.run(owner: owner) {
                         let local = (directory as NSString).appendingPathComponent(item.name)
                         defer { try? FileManager.default.removeItem(atPath: local) }
                         do {
@@ -80,6 +85,7 @@ struct InputStager: Sendable {
                         }
                         try await upload(field: item.field) {
                             try await backend.uploadFile(jobID: jobID, name: item.name, type: .input, path: local)
+                        }
                         }
                     }
                 }

@@ -10,6 +10,7 @@ struct OutputPublisher: Sendable {
     let transfers: Transfers
     let stagingDirectory: String
     let parallelTransfers: Int
+    let ownerSlots: OwnerTransferSlots
     let limits: TransferLimits
 
     /// One file the job found for an output.
@@ -24,6 +25,7 @@ struct OutputPublisher: Sendable {
     func publish(
         _ task: TESTask,
         secrets: [String: String],
+        owner: String?,
         backend: any PulsarJobs,
         jobID: String,
         logger: Logger
@@ -70,6 +72,7 @@ struct OutputPublisher: Sendable {
                 }
                 group.addTask {
                     try await limiter.run {
+                        try await ownerSlots.run(owner: owner) {
                         let local = (directory as NSString).appendingPathComponent("output-\(number)")
                         defer { try? FileManager.default.removeItem(atPath: local) }
                         let field = "outputs[\(match.output)]"
@@ -95,6 +98,7 @@ struct OutputPublisher: Sendable {
                             throw TaskFailure("\(field): \(error)")
                         }
                         return (number, TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(size)))
+                        }
                     }
                 }
             }

@@ -116,12 +116,13 @@ struct TaskDriver: Sendable {
                 try await backend.setup(jobID: jobID)
             }
             let secrets = try await store.secrets(id: id)
+            let owner = try await store.owner(id: id)
             // A cancel stops the staging at once (its transfers abort); the store says CANCELING, and the next step
             // cleans the job up.
             let stager = inputs
             guard
-                let placed = try await unlessCanceled(cancel, { [logger] in
-                    try await stager.stage(task, secrets: secrets, backend: backend, jobID: jobID, logger: logger)
+                let placed = try await unlessCanceled(id: id, cancel, { [logger] in
+                    try await stager.stage(task, secrets: secrets, owner: owner, backend: backend, jobID: jobID, logger: logger)
                 })
             else { return }
             let script = JobScript(
@@ -155,16 +156,28 @@ struct TaskDriver: Sendable {
         }
     }
 
-    /// `body`'s result, or `nil` if the user cancels first: then `body` is cancelled (and awaited).
+    /// `body`'s result, or `nil` if the user cancels first (the store says CANCELING): then `body` is cancelled
+    /// and awaited, which aborts its transfers.
+    ///
+    /// A fired signal the store does not confirm (a cancel that raced with another change) does not stop `body`;
+    /// the store is then asked again every scan interval, so that a cancel made later through another process is
+    /// still seen.
     private func unlessCanceled<T: Sendable>(
+        id: String,
         _ cancel: OneShotSignal,
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
+        let store = self.store
+        let recheck = configuration.scanInterval
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                while await !cancel.wait(upTo: .seconds(3600)) { try Task.checkCancellation() }
-                return nil
+                while true {
+                    let fired = await cancel.wait(upTo: recheck)
+                    try Task.checkCancellation()
+                    if fired, try await store.get(id: id, view: .minimal).state == .canceling { return nil }
+                    if fired { try await Task.sleep(for: recheck) }
+                }
             }
             let first = try await group.next() ?? nil
             group.cancelAll()
@@ -227,7 +240,7 @@ struct TaskDriver: Sendable {
             }
             logger.debug("Polled Pulsar", metadata: ["pulsar.state": "\(status.state)"])
             if status.isFinished {
-                try await conclude(task, backend: backend, status: status, logger: logger)
+                try await conclude(task, backend: backend, status: status, cancel: cancel, logger: logger)
                 return
             }
             if status.state == .running, heartbeat.isDue(every: configuration.heartbeatInterval) {
@@ -256,7 +269,13 @@ struct TaskDriver: Sendable {
     }
 
     /// Turns a finished job into the task's terminal state.
-    private func conclude(_ task: TESTask, backend: any PulsarJobs, status: PulsarJobStatus, logger: Logger) async throws {
+    private func conclude(
+        _ task: TESTask,
+        backend: any PulsarJobs,
+        status: PulsarJobStatus,
+        cancel: OneShotSignal,
+        logger: Logger
+    ) async throws {
         let jobID = Self.jobID(for: task.id!)
         switch status.state {
         case .lost:
@@ -315,7 +334,16 @@ struct TaskDriver: Sendable {
         let published: [TESOutputFileLog]
         do {
             let secrets = try await store.secrets(id: task.id!)
-            published = try await outputs.publish(task, secrets: secrets, backend: backend, jobID: jobID, logger: logger)
+            let owner = try await store.owner(id: task.id!)
+            // A cancel stops the publishing at once (its transfers abort); the next step finds CANCELING and ends
+            // the task CANCELED, with the outputs it had published not listed.
+            let publisher = outputs
+            guard
+                let done = try await unlessCanceled(id: task.id!, cancel, { [task, logger] in
+                    try await publisher.publish(task, secrets: secrets, owner: owner, backend: backend, jobID: jobID, logger: logger)
+                })
+            else { return }
+            published = done
         } catch let failure as TaskFailure {
             try await finish(
                 task,

@@ -37,6 +37,11 @@ public actor InMemoryTaskStore: TaskStore {
         return secretsByID[id] ?? [:]
     }
 
+    public func owner(id: String) throws -> String? {
+        guard tasks[id] != nil else { throw TaskStoreError.notFound(id) }
+        return ownerByID[id]
+    }
+
     public func get(id: String, view: TESView, ownedBy owner: String?) throws -> TESTask {
         guard let task = tasks[id], owner == nil || ownerByID[id] == owner else { throw TaskStoreError.notFound(id) }
         return task.projected(to: view)

@@ -14,6 +14,10 @@ public protocol TaskStore: Sendable {
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
     func secrets(id: String) async throws -> [String: String]
 
+    /// The subject that owns a task, `nil` for a task stored without one.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
+    func owner(id: String) async throws -> String?
+
     /// The task with `id` as `view` shows it; with an `owner`, only if that subject owns it.
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id, and for a task someone else owns (so that a
     ///   caller cannot tell whether another's task exists).

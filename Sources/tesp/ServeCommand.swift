@@ -188,7 +188,8 @@ struct ServeCommand: AsyncParsableCommand {
             heartbeatInterval: .seconds(engine.heartbeatSeconds),
             heartbeatTimeout: .milliseconds(Int64(engine.heartbeatTimeoutSeconds * 1000)),
             stagingDirectory: settings.transfer.stagingDirectory,
-            transfersPerTask: settings.transfer.maxPerTask
+            transfersPerTask: settings.transfer.maxPerTask,
+            transfersPerOwner: settings.transfer.maxPerOwner
         )
     }
 

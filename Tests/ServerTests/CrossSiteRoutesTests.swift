@@ -135,6 +135,7 @@ struct HoldingFullListsStore: TaskStore {
         try await inner.create(task, secrets: secrets, owner: owner)
     }
     func secrets(id: String) async throws -> [String: String] { try await inner.secrets(id: id) }
+    func owner(id: String) async throws -> String? { try await inner.owner(id: id) }
     func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask {
         try await inner.get(id: id, view: view, ownedBy: owner)
     }

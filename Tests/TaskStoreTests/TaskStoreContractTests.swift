@@ -291,6 +291,11 @@ import Testing
             #expect(try await store.get(id: bobs, view: .minimal).state == .queued)
             #expect(try await store.cancel(id: bobs, ownedBy: "bob") == .canceled)
 
+            #expect(try await store.owner(id: alices[1]) == "alice")
+            #expect(try await store.owner(id: bobs) == "bob")
+            #expect(try await store.owner(id: nobodys) == nil)
+            await #expect(throws: TaskStoreError.self) { _ = try await store.owner(id: "unknown") }
+
             // The owner is stored, not shown: a FULL view of an owned task equals the task that was stored.
             let full = try await store.get(id: alices[0], view: .full)
             var expected = storedTask(id: alices[0], name: "job")

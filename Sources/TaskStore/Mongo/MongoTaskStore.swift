@@ -95,16 +95,27 @@ public final class MongoTaskStore: TaskStore, Service {
     }
 
     public func secrets(id: String) async throws -> [String: String] {
-        struct Stored: Decodable {
-            let _secrets: [TESTagPair]?
-        }
-        let options: MongoJSON = ["projection": ["_id": 0, MongoTaskQueries.secretsField: 1], "limit": 1]
+        let stored = try await hiddenFields(id: id, MongoTaskQueries.secretsField)
+        return Dictionary((stored._secrets ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    public func owner(id: String) async throws -> String? {
+        try await hiddenFields(id: id, MongoTaskQueries.ownerField)._owner
+    }
+
+    /// The fields no view shows, of which only `field` is read.
+    private func hiddenFields(id: String, _ field: String) async throws -> HiddenFields {
+        let options: MongoJSON = ["projection": ["_id": 0, "id": 1, field: 1], "limit": 1]
         let documents = try await connection.withCollection(collection) { collection in
             try MongoTaskStore.findDocuments(collection, filter: ["id": .string(id)], options: options).documents
         }
         guard let document = documents.first else { throw TaskStoreError.notFound(id) }
-        let stored = try JSONDecoder().decode(Stored.self, from: document)
-        return Dictionary((stored._secrets ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        return try JSONDecoder().decode(HiddenFields.self, from: document)
+    }
+
+    private struct HiddenFields: Decodable {
+        let _secrets: [TESTagPair]?
+        let _owner: String?
     }
 
     public func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask {
