@@ -156,7 +156,14 @@ let package = Package(
             name: "TransferTests",
             dependencies: ["Transfer", "TES", "CCurl", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Pulsar", "TES"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                "Engine", "Pulsar", "TES", "TaskStore", "Transfer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TaskStoreTests",
             dependencies: ["TaskStore", "TES", .product(name: "Logging", package: "swift-log")]

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import Pulsar
+import Transfer
 import TES
 import Testing
 
@@ -42,5 +45,57 @@ import Testing
         let destination = try #require(OutputPublisher.destination(of: "/data/o", for: output, secrets: secrets))
         #expect(destination.text == "https://s3.example/b/key?X-Amz-Signature=abc&X-Amz-Date=1")
         #expect(destination.description == "https://s3.example/b/key?X-Amz-Signature=***&X-Amz-Date=1")
+    }
+}
+
+/// Publishing against a fake Pulsar and real local-file storage.
+@Suite struct OutputPublishingTests {
+    static func publisher(staging: String, allowed: String) -> OutputPublisher {
+        let transfers = Transfers(.init(allowedFileDirectories: [allowed]), logger: Logger(label: "test"))
+        return OutputPublisher(
+            transfers: transfers,
+            stagingDirectory: staging,
+            parallelTransfers: 2,
+            ownerSlots: OwnerTransferSlots(perOwner: 0),
+            limits: TransferLimits()
+        )
+    }
+
+    static func manifestLine(output: Int, path: String, size: Int64) -> String {
+        "{\"output\":\(output),\"path\":\"\(Data(path.utf8).base64EncodedString())\",\"size\":\(size)}\n"
+    }
+
+    @Test func filesGoFromTheJobToTheirURLs() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-publish-\(UUID())")
+        let results = directory.appendingPathComponent("results")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        let pulsar = FakePulsarJobs(name: "p1")
+        _ = try await pulsar.setup(jobID: "j1")
+        await pulsar.write("j1", JobScript.outputsPath, Self.manifestLine(output: 0, path: "/data/out.txt", size: 6))
+        await pulsar.write("j1", JobScript.rootPath + "/data/out.txt", "hello\n")
+        let task = TESTask(outputs: [TESOutput(url: "file://" + results.path + "/out.txt", path: "/data/out.txt")], executors: [])
+        let logs = try await Self.publisher(staging: directory.path, allowed: results.path)
+            .publish(task, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
+        #expect(logs.map(\.path) == ["/data/out.txt"] && logs.first?.sizeBytes == "6")
+        #expect(try String(contentsOf: results.appendingPathComponent("out.txt"), encoding: .utf8) == "hello\n")
+    }
+
+    @Test func outputsLargerThanTheFreeStagingSpaceAreRefusedBeforeAnyTransfer() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-publish-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let free = try #require(OutputPublisher.freeBytes(at: directory.path))
+        let pulsar = FakePulsarJobs(name: "p1")
+        _ = try await pulsar.setup(jobID: "j1")
+        // A sparse file's apparent size: nothing on Pulsar's disk, but every byte of it on TESP's.
+        await pulsar.write("j1", JobScript.outputsPath, Self.manifestLine(output: 0, path: "/data/sparse", size: free + (1 << 30)))
+        let task = TESTask(outputs: [TESOutput(url: "file://" + directory.path + "/sparse", path: "/data/sparse")], executors: [])
+        do {
+            _ = try await Self.publisher(staging: directory.path, allowed: directory.path)
+                .publish(task, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
+            Issue.record("published an output that cannot fit")
+        } catch let failure as TaskFailure {
+            #expect(failure.description.contains("staging needs"))
+        }
+        #expect(await pulsar.count("downloadFile") == 0)
     }
 }
