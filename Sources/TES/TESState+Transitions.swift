@@ -3,7 +3,9 @@ extension TESState {
     /// QUEUED may go straight to CANCELED because nothing was started yet: there is nothing to clean up.
     private static let allowed: [TESState: Set<TESState>] = [
         .queued: [.initializing, .canceling, .canceled, .systemError],
-        .initializing: [.running, .canceling, .systemError],
+        // INITIALIZING may go back to QUEUED: a task placed on a backend that went down before the job was submitted
+        // is placed again.
+        .initializing: [.queued, .running, .canceling, .systemError],
         .running: [.complete, .executorError, .systemError, .canceling, .paused, .preempted],
         .paused: [.running, .canceling, .systemError],
         .canceling: [.canceled],

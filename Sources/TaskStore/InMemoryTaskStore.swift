@@ -6,6 +6,7 @@ public actor InMemoryTaskStore: TaskStore {
     private var tasks: [String: TESTask] = [:]
     private var secretsByID: [String: [String: String]] = [:]
     private var ownerByID: [String: String] = [:]
+    private var backendByID: [String: String] = [:]
 
     /// Like MongoDB's 16 MiB, a task larger than this (as JSON) is refused with `.tooLarge`.
     private let maxDocumentBytes: Int
@@ -73,37 +74,28 @@ public actor InMemoryTaskStore: TaskStore {
         return TaskPage(tasks: page, nextAfterID: more ? page.last?.id : nil)
     }
 
-    public func compareAndSetState(id: String, from expected: TESState, to next: TESState) throws -> Bool {
-        try compareAndSetState(id: id, from: expected, to: next, logs: nil)
-    }
-
-    public func compareAndSetState(
-        id: String,
-        from expected: TESState,
-        to next: TESState,
-        logs: [TESTaskLog]
-    ) throws
-        -> Bool
-    {
-        try compareAndSetState(id: id, from: expected, to: next, logs: Optional(logs))
-    }
-
-    private func compareAndSetState(
-        id: String,
-        from expected: TESState,
-        to next: TESState,
-        logs: [TESTaskLog]?
-    ) throws
-        -> Bool
-    {
+    public func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) throws -> Bool {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
         guard task.state == expected else { return false }
         task.state = next
-        if let logs { task.logs = Self.storedPrecision(logs) }
+        if let logs = update.logs { task.logs = Self.storedPrecision(logs) }
         try checkSize(task)
         tasks[id] = task
+        switch update.backend {
+        case .keep: break
+        case .set(let name): backendByID[id] = name
+        case .clear: backendByID[id] = nil
+        }
         return true
+    }
+
+    public func countByBackend(in states: Set<TESState>) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for (id, backend) in backendByID where states.contains(tasks[id]?.state ?? .unknown) {
+            counts[backend, default: 0] += 1
+        }
+        return counts
     }
 
     public func appendSystemLog(id: String, _ message: String) throws {

@@ -26,20 +26,15 @@ public protocol TaskStore: Sendable {
     /// One page of tasks, newest first, that pass the request's filter; with an `owner`, only that subject's.
     func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage
 
-    /// Moves a task to `next` only if the store still holds `expected`.
+    /// Moves a task to `next` only if the store still holds `expected`, and in the same atomic write makes the
+    /// changes `update` names.
     /// - Returns: `false` when the task is in another state; the caller re-reads and decides.
     /// - Throws: ``TESTransitionError`` if the state machine forbids the move, ``TaskStoreError`` `.notFound`
     ///   for an unknown id.
-    func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool
+    func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool
 
-    /// Like ``compareAndSetState(id:from:to:)``, and in the same atomic write replaces the task's `logs`.
-    func compareAndSetState(
-        id: String,
-        from expected: TESState,
-        to next: TESState,
-        logs: [TESTaskLog]
-    ) async throws
-        -> Bool
+    /// How many tasks in `states` each backend has been given (tasks without a backend are not counted).
+    func countByBackend(in states: Set<TESState>) async throws -> [String: Int]
 
     /// Appends a line to the `system_logs` of `logs[0]` (TESP makes one attempt per task), creating that log if
     /// there is none yet.
@@ -49,6 +44,25 @@ public protocol TaskStore: Sendable {
     /// Replaces the task's `logs`.
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
     func updateLogs(id: String, _ logs: [TESTaskLog]) async throws
+}
+
+/// What a compare-and-set changes besides the state.
+public struct TaskUpdate: Sendable, Equatable {
+    /// The backend a task is given at placement, kept hidden beside it (for the in-flight counts of placement).
+    public enum BackendChange: Sendable, Equatable {
+        case keep
+        case set(String)
+        case clear
+    }
+
+    /// The new `logs`, or `nil` to keep them.
+    public var logs: [TESTaskLog]?
+    public var backend: BackendChange
+
+    public init(logs: [TESTaskLog]? = nil, backend: BackendChange = .keep) {
+        self.logs = logs
+        self.backend = backend
+    }
 }
 
 /// One page of a task listing.
@@ -72,6 +86,16 @@ extension TaskStore {
     /// Stores a new task that has no owner.
     public func create(_ task: TESTask, secrets: [String: String]) async throws {
         try await create(task, secrets: secrets, owner: nil)
+    }
+
+    /// Moves a task to `next` only if the store still holds `expected`; nothing else changes.
+    public func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool {
+        try await compareAndSetState(id: id, from: expected, to: next, update: TaskUpdate())
+    }
+
+    /// Like ``compareAndSetState(id:from:to:)``, and in the same atomic write replaces the task's `logs`.
+    public func compareAndSetState(id: String, from expected: TESState, to next: TESState, logs: [TESTaskLog]) async throws -> Bool {
+        try await compareAndSetState(id: id, from: expected, to: next, update: TaskUpdate(logs: logs))
     }
 
     /// The task with `id` as `view` shows it, whoever owns it.

@@ -143,12 +143,10 @@ struct HoldingFullListsStore: TaskStore {
         if request.view == .full { await held.enter() }
         return await inner.list(request, ownedBy: owner)
     }
-    func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool {
-        try await inner.compareAndSetState(id: id, from: expected, to: next)
+    func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool {
+        try await inner.compareAndSetState(id: id, from: expected, to: next, update: update)
     }
-    func compareAndSetState(id: String, from expected: TESState, to next: TESState, logs: [TESTaskLog]) async throws -> Bool {
-        try await inner.compareAndSetState(id: id, from: expected, to: next, logs: logs)
-    }
+    func countByBackend(in states: Set<TESState>) async throws -> [String: Int] { await inner.countByBackend(in: states) }
     func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
     func updateLogs(id: String, _ logs: [TESTaskLog]) async throws { try await inner.updateLogs(id: id, logs) }
 }

@@ -259,6 +259,38 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func backendsAreCountedByStateAndNeverShown(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let tasks = (0..<5).map { _ in ids.next() }
+            for id in tasks { try await store.create(storedTask(id: id, name: "job")) }
+            // Placed: three on a, one on b; one stays QUEUED with no backend.
+            for (id, backend) in zip(tasks, ["a", "a", "a", "b"]) {
+                #expect(try await store.compareAndSetState(id: id, from: .queued, to: .initializing, update: TaskUpdate(backend: .set(backend))))
+            }
+            let inFlight: Set<TESState> = [.initializing, .running, .canceling]
+            #expect(try await store.countByBackend(in: inFlight) == ["a": 3, "b": 1])
+            // A state change keeps the backend; a task that leaves the counted states is no longer counted.
+            #expect(try await store.compareAndSetState(id: tasks[0], from: .initializing, to: .running))
+            #expect(try await store.compareAndSetState(id: tasks[1], from: .initializing, to: .systemError))
+            #expect(try await store.countByBackend(in: inFlight) == ["a": 2, "b": 1])
+            // Placed again elsewhere: back to QUEUED with the backend cleared.
+            #expect(try await store.compareAndSetState(id: tasks[3], from: .initializing, to: .queued, update: TaskUpdate(backend: .clear)))
+            #expect(try await store.countByBackend(in: inFlight) == ["a": 2])
+            #expect(try await store.countByBackend(in: [.queued]) == [:])
+            // A failed compare-and-set changes no backend.
+            #expect(try await !store.compareAndSetState(id: tasks[4], from: .running, to: .complete, update: TaskUpdate(backend: .set("c"))))
+            #expect(try await store.countByBackend(in: [.queued]) == [:])
+            // Hidden, as the owner is: the FULL view is the task as stored, and so is a listing.
+            let full = try await store.get(id: tasks[2], view: .full)
+            var expected = storedTask(id: tasks[2], name: "job")
+            expected.creationTime = full.creationTime
+            expected.state = .initializing
+            #expect(full == expected)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func ownersSeeOnlyTheirTasksAndTheOwnerIsNeverShown(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             var ids = IDMaker()

@@ -3,9 +3,11 @@ import TES
 /// The filters, projections and updates MongoTaskStore sends. Pure: they only build documents.
 enum MongoTaskQueries {
     /// Fields no view shows: MongoDB's own key, the secrets stored with a task, and its owner.
-    static let hiddenFields = ["_id", secretsField, ownerField]
+    static let hiddenFields = ["_id", secretsField, ownerField, backendField]
     static let secretsField = "_secrets"
     static let ownerField = "_owner"
+    /// The backend a task was placed on (for placement's in-flight counts).
+    static let backendField = "_backend"
 
     /// The one task with `id`, if `owner` (when given) owns it.
     static func filter(id: String, ownedBy owner: String?) -> MongoJSON {
@@ -105,6 +107,7 @@ enum MongoTaskQueries {
         index("tags_id", ["tags.key": 1, "tags.value": 1, "id": -1]),
         // Partial: tasks without an owner (no authentication) add nothing to it.
         index("owner_id", [ownerField: 1, "id": -1], options: [("partialFilterExpression", [ownerField: ["$exists": true]])]),
+        index("backend_state", [backendField: 1, "state": 1], options: [("partialFilterExpression", [backendField: ["$exists": true]])]),
     ]
 
     private static func index(

@@ -137,39 +137,46 @@ public final class MongoTaskStore: TaskStore, Service {
         return TaskPage(tasks: tasks, nextAfterID: more ? tasks.last?.id : nil)
     }
 
-    public func compareAndSetState(
-        id: String,
-        from expected: TESState,
-        to next: TESState,
-        logs: [TESTaskLog]
-    ) async throws
-        -> Bool
-    {
-        try await compareAndSet(id: id, from: expected, to: next, logs: logs)
-    }
-
-    public func compareAndSetState(id: String, from expected: TESState, to next: TESState) async throws -> Bool {
-        try await compareAndSet(id: id, from: expected, to: next, logs: nil)
-    }
-
-    private func compareAndSet(
-        id: String,
-        from expected: TESState,
-        to next: TESState,
-        logs: [TESTaskLog]?
-    ) async throws
-        -> Bool
-    {
+    public func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
         var changes: [(String, MongoJSON)] = [("state", .string(next.rawValue))]
-        if let logs { changes.append(("logs", try MongoTaskCoding.json(logs))) }
+        if let logs = update.logs { changes.append(("logs", try MongoTaskCoding.json(logs))) }
+        var operations: [(String, MongoJSON)] = []
+        switch update.backend {
+        case .keep: break
+        case .set(let name): changes.append((MongoTaskQueries.backendField, .string(name)))
+        case .clear: operations.append(("$unset", [MongoTaskQueries.backendField: ""]))
+        }
         let updated = try await findAndModify(
             query: ["id": .string(id), "state": .string(expected.rawValue)],
-            update: ["$set": .document(changes)]
+            update: .document([("$set", .document(changes))] + operations)
         )
         if updated { return true }
         _ = try await get(id: id, view: .minimal)  // throws notFound for an unknown id
         return false
+    }
+
+    public func countByBackend(in states: Set<TESState>) async throws -> [String: Int] {
+        let field = MongoTaskQueries.backendField
+        let pipeline: MongoJSON = [
+            "pipeline": [
+                ["$match": ["state": ["$in": .array(states.map { .string($0.rawValue) }.sorted { $0.text < $1.text })], field: ["$exists": true]]],
+                ["$group": ["_id": .string("$" + field), "count": ["$sum": 1]]],
+            ]
+        ]
+        struct Group: Decodable {
+            let _id: String
+            let count: Int
+        }
+        let documents = try await connection.withCollection(collection) { collection in
+            try MongoTaskStore.aggregateDocuments(collection, pipeline: pipeline)
+        }
+        var counts: [String: Int] = [:]
+        for document in documents {
+            let group = try JSONDecoder().decode(Group.self, from: document)
+            counts[group._id] = group.count
+        }
+        return counts
     }
 
     public func appendSystemLog(id: String, _ message: String) async throws {
@@ -246,6 +253,19 @@ public final class MongoTaskStore: TaskStore, Service {
         var error = bson_error_t()
         if mongoc_cursor_error(cursor, &error) { throw storeError(error, during: "find") }
         return (documents, false)
+    }
+
+    /// The documents an aggregation returns, as relaxed extended JSON (runs on a store thread).
+    private static func aggregateDocuments(_ collection: OpaquePointer, pipeline: MongoJSON) throws -> [Data] {
+        let pipelineBSON = try BSONDocument(pipeline)
+        guard let cursor = mongoc_collection_aggregate(collection, MONGOC_QUERY_NONE, pipelineBSON.pointer, nil, nil)
+        else { throw TaskStoreError(.failed, "aggregate could not start") }
+        defer { mongoc_cursor_destroy(cursor) }
+        var documents: [Data] = []
+        while let document = tesp_cursor_next(cursor) { documents.append(try BSONDocument.json(of: document)) }
+        var error = bson_error_t()
+        if mongoc_cursor_error(cursor, &error) { throw storeError(error, during: "aggregate") }
+        return documents
     }
 
     /// Applies `update` to the task `query` matches.
