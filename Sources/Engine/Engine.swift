@@ -1,99 +1,114 @@
 import Logging
-import Pulsar
 import ServiceLifecycle
 import Synchronization
 import TES
 import TaskStore
-import Transfer
 
-/// Runs tasks on Pulsar: finds the tasks that need work (told by the API, and by scanning the store), and gives
-/// each one a ``TaskDriver`` until it is terminal.
+/// Runs tasks on the configured backends: the ``Scheduler`` places QUEUED tasks as backends have room, and each
+/// placed task gets a ``TaskRunner`` until it is terminal.
 ///
-/// At start-up the first scan resumes every non-terminal task: QUEUED ones start, INITIALIZING and RUNNING ones
-/// re-attach to their Pulsar job, CANCELING ones are finished. On shutdown the drivers stop where they are and the
-/// store keeps their state for the next start. At most one driver runs per task in this process.
+/// Tasks are found through the API's wake-ups and by scanning the store. The first scan resumes every
+/// non-terminal task (INITIALIZING and RUNNING ones re-attach to their job, CANCELING ones are finished); later
+/// scans look only at QUEUED and CANCELING tasks (cheap, whatever the number running), and every
+/// ``EngineConfiguration/fullScanEvery`` scans at all of them again. On shutdown the runners stop where they are
+/// and the store keeps their state for the next start. At most one runner runs per task in this process.
 public final class Engine: Service, TaskEvents {
     private enum Event: Sendable {
         case created(String)
         case cancel(String)
         case scan
+        /// A runner ended or a backend's health changed: there may be room now.
+        case place
     }
 
     private let store: any TaskStore
     private let configuration: EngineConfiguration
     private let logger: Logger
-    private let driver: TaskDriver
+    private let clock: any EngineClock
+    private let runner: TaskRunner
+    private let scheduler: Scheduler
+    private let health: BackendHealthChecker
     private let events: AsyncStream<Event>
     private let eventSink: AsyncStream<Event>.Continuation
-    private let active = ActiveDrivers()
+    private let active = ActiveRunners()
 
     public init(
         store: any TaskStore,
-        backends: [any PulsarJobs],
-        transfers: Transfers,
+        backends: BackendRegistry,
         configuration: EngineConfiguration,
+        clock: any EngineClock = SystemClock(),
         logger: Logger
     ) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
-        let ownerSlots = OwnerTransferSlots(perOwner: configuration.transfersPerOwner)
-        self.driver = TaskDriver(
+        self.clock = clock
+        self.runner = TaskRunner(
             store: store,
-            backends: PulsarBackends(backends),
+            backends: backends,
             configuration: configuration,
+            clock: clock,
             polls: AsyncLimiter(limit: configuration.maxConcurrentPolls),
             starts: AsyncLimiter(limit: configuration.maxStartingTasks),
-            inputs: InputStager(
-                transfers: transfers,
-                stagingDirectory: configuration.stagingDirectory,
-                parallelTransfers: configuration.transfersPerTask,
-                ownerSlots: ownerSlots
-            ),
-            outputs: OutputPublisher(
-                transfers: transfers,
-                stagingDirectory: configuration.stagingDirectory,
-                parallelTransfers: configuration.transfersPerTask,
-                ownerSlots: ownerSlots,
-                limits: transfers.configuration.limits
-            ),
+            logger: logger
+        )
+        self.scheduler = Scheduler(
+            store: store,
+            placement: Placement(backends: backends.descriptions, policy: configuration.placementPolicy.makePolicy()),
+            backends: backends,
+            clock: clock,
             logger: logger
         )
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)
+        let sink = eventSink
+        self.health = BackendHealthChecker(
+            backends: backends,
+            interval: configuration.healthInterval,
+            timeout: configuration.healthTimeout,
+            clock: clock,
+            logger: logger,
+            onChange: { sink.yield(.place) }
+        )
     }
 
     public func taskCreated(id: String) { eventSink.yield(.created(id)) }
 
     public func cancelRequested(id: String) { eventSink.yield(.cancel(id)) }
 
+    /// Tasks with a runner in this process (for tests and metrics).
+    public var runningCount: Int { active.count }
+
     public func run() async throws {
         let interval = configuration.scanInterval
         let sink = eventSink
+        let clock = self.clock
+        let health = self.health
         await withDiscardingTaskGroup { group in
+            group.addTask { await health.run() }
             group.addTask {
                 // The periodic scan: a safety net for anything the wake-ups missed (another server's API, restarts).
                 sink.yield(.scan)
-                while (try? await Task.sleep(for: interval)) != nil { sink.yield(.scan) }
+                while (try? await clock.sleep(for: interval)) != nil { sink.yield(.scan) }
             }
+            var scans = 0
             for await event in events.cancelOnGracefulShutdown() {
                 switch event {
                 case .created(let id):
-                    startDriver(id: id, in: &group)
+                    await scheduler.enqueue([id])
+                    await place(in: &group)
                 case .cancel(let id):
                     if let signal = active.signal(for: id) {
                         signal.fire()
                     } else {
-                        startDriver(id: id, in: &group)
+                        startRunner(id: id, in: &group)
                     }
                 case .scan:
-                    for (id, state) in await tasksNeedingWork() {
-                        // A cancel made through another process reaches a driver here only through the store.
-                        if state == .canceling, let signal = active.signal(for: id) {
-                            signal.fire()
-                        } else {
-                            startDriver(id: id, in: &group)
-                        }
-                    }
+                    let full = scans % configuration.fullScanEvery == 0
+                    scans += 1
+                    await scan(full: full, in: &group)
+                    await place(in: &group)
+                case .place:
+                    await place(in: &group)
                 }
             }
             group.cancelAll()
@@ -101,56 +116,84 @@ public final class Engine: Service, TaskEvents {
         logger.info("Engine stopped")
     }
 
-    private func startDriver(id: String, in group: inout DiscardingTaskGroup) {
-        guard let signal = active.register(id) else { return }
-        let driver = self.driver
-        let active = self.active
-        group.addTask {
-            await driver.drive(id: id, cancel: signal)
-            active.remove(id)
+    private func place(in group: inout DiscardingTaskGroup) async {
+        do {
+            for id in try await scheduler.placeWaitingTasks() { startRunner(id: id, in: &group) }
+        } catch {
+            logger.warning("Placing tasks failed; will retry at the next scan", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Ids of every task in a state the engine acts on, with that state.
-    private func tasksNeedingWork() async -> [(id: String, state: TESState)] {
-        var ids: [(id: String, state: TESState)] = []
-        for state in [TESState.canceling, .queued, .initializing, .running, .paused] {
-            var request = TESListRequest(filter: TESTaskFilter(state: state), pageSize: TESListRequest.maxPageSize)
-            do {
-                var count = 0
-                while true {
-                    let page = try await store.list(request)
-                    ids += page.tasks.compactMap { task in task.id.map { ($0, state) } }
-                    count += page.tasks.count
-                    guard let next = page.nextAfterID else { break }
-                    request.afterID = next
+    private func startRunner(id: String, in group: inout DiscardingTaskGroup) {
+        guard let signal = active.register(id) else { return }
+        let runner = self.runner
+        let active = self.active
+        let sink = eventSink
+        group.addTask {
+            await runner.run(id: id, cancel: signal)
+            active.remove(id)
+            sink.yield(.place)  // a place on its backend may be free now, or the task went back to QUEUED
+        }
+    }
+
+    /// Reads the store for tasks that need this engine: QUEUED ones go to the scheduler, CANCELING ones tell their
+    /// runner (a cancel made through another process reaches it only through the store) or get one; with `full`,
+    /// every INITIALIZING, RUNNING and PAUSED task without a runner gets one.
+    private func scan(full: Bool, in group: inout DiscardingTaskGroup) async {
+        let states: [TESState] = full ? [.canceling, .queued, .initializing, .running, .paused] : [.canceling, .queued]
+        for state in states {
+            guard let ids = await ids(in: state) else { return }
+            switch state {
+            case .queued:
+                await scheduler.enqueue(ids)
+            case .canceling:
+                for id in ids {
+                    if let signal = active.signal(for: id) { signal.fire() } else { startRunner(id: id, in: &group) }
                 }
-                EngineMetrics.tasks(in: state, count: count)
-            } catch {
-                logger.warning("Scan of the task store failed", metadata: ["error": "\(error)"])
-                return ids
+            default:
+                // Oldest first, so that tasks resume in the order they were submitted.
+                for id in ids.sorted() { startRunner(id: id, in: &group) }
             }
         }
-        // Oldest first, so that tasks start in the order they were submitted.
-        return ids.sorted { $0.id < $1.id }
+    }
+
+    /// Ids of every task in `state` (`nil` when the store failed).
+    private func ids(in state: TESState) async -> [String]? {
+        var request = TESListRequest(filter: TESTaskFilter(state: state), pageSize: TESListRequest.maxPageSize)
+        var ids: [String] = []
+        do {
+            while true {
+                let page = try await store.list(request)
+                ids += page.tasks.compactMap(\.id)
+                guard let next = page.nextAfterID else { break }
+                request.afterID = next
+            }
+        } catch {
+            logger.warning("Scan of the task store failed", metadata: ["error": "\(error)"])
+            return nil
+        }
+        EngineMetrics.tasks(in: state, count: ids.count)
+        return ids
     }
 }
 
-/// The tasks that have a driver in this process, each with the signal that tells its driver the user canceled.
-final class ActiveDrivers: Sendable {
-    private let drivers = Mutex<[String: OneShotSignal]>([:])
+/// The tasks that have a runner in this process, each with the signal that tells its runner the user canceled.
+final class ActiveRunners: Sendable {
+    private let runners = Mutex<[String: OneShotSignal]>([:])
 
-    /// Registers a driver for `id`. - Returns: its cancel signal, or `nil` if `id` already has a driver.
+    /// Registers a runner for `id`. - Returns: its cancel signal, or `nil` if `id` already has a runner.
     func register(_ id: String) -> OneShotSignal? {
-        drivers.withLock { drivers in
-            guard drivers[id] == nil else { return nil }
+        runners.withLock { runners in
+            guard runners[id] == nil else { return nil }
             let signal = OneShotSignal()
-            drivers[id] = signal
+            runners[id] = signal
             return signal
         }
     }
 
-    func signal(for id: String) -> OneShotSignal? { drivers.withLock { $0[id] } }
+    func signal(for id: String) -> OneShotSignal? { runners.withLock { $0[id] } }
 
-    func remove(_ id: String) { _ = drivers.withLock { $0.removeValue(forKey: id) } }
+    func remove(_ id: String) { _ = runners.withLock { $0.removeValue(forKey: id) } }
+
+    var count: Int { runners.withLock { $0.count } }
 }

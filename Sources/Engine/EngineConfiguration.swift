@@ -1,5 +1,6 @@
 import Pulsar
 
+
 /// How the engine runs tasks; `tesp serve` fills it from the settings.
 public struct EngineConfiguration: Sendable {
     /// How executors are started on the Pulsar hosts.
@@ -32,6 +33,15 @@ public struct EngineConfiguration: Sendable {
     public var transfersPerTask: Int
     /// Files of one owner's tasks transferred at once (tasks with an owner only); 0: no limit.
     public var transfersPerOwner: Int
+    /// How a backend is chosen for a task.
+    public var placementPolicy: PlacementPolicyKind
+    /// How often every backend's health is checked, and how long one check may take.
+    public var healthInterval: Duration
+    public var healthTimeout: Duration
+    /// Every this many scans, the store is read for every non-terminal task, not only QUEUED and CANCELING ones.
+    public var fullScanEvery: Int
+    /// The most status calls a second to one backend, whatever the number of tasks (0: no limit).
+    public var statusCallsPerSecond: Double
 
     public init(
         runtime: ContainerRuntime,
@@ -48,7 +58,12 @@ public struct EngineConfiguration: Sendable {
         heartbeatTimeout: Duration = .seconds(120),
         stagingDirectory: String = "/tmp/tesp-staging",
         transfersPerTask: Int = 4,
-        transfersPerOwner: Int = 0
+        transfersPerOwner: Int = 0,
+        placementPolicy: PlacementPolicyKind = .leastLoaded,
+        healthInterval: Duration = .seconds(10),
+        healthTimeout: Duration = .seconds(5),
+        fullScanEvery: Int = 12,
+        statusCallsPerSecond: Double = 50
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -65,5 +80,10 @@ public struct EngineConfiguration: Sendable {
         self.stagingDirectory = stagingDirectory
         self.transfersPerTask = max(1, transfersPerTask)
         self.transfersPerOwner = max(0, transfersPerOwner)
+        self.placementPolicy = placementPolicy
+        self.healthInterval = healthInterval
+        self.healthTimeout = healthTimeout
+        self.fullScanEvery = max(1, fullScanEvery)
+        self.statusCallsPerSecond = statusCallsPerSecond
     }
 }

@@ -107,7 +107,7 @@ public struct PulsarClient: PulsarJobs {
         } catch let error as PulsarError {
             throw error
         } catch {
-            throw PulsarError(.unreachable, "Pulsar '\(name)' download broke off: \(Self.describe(error))")
+            throw PulsarError(Self.code(of: error), "Pulsar '\(name)' download broke off: \(Self.describe(error))")
         }
     }
 
@@ -196,7 +196,7 @@ public struct PulsarClient: PulsarJobs {
         do {
             return try await http.execute(request, timeout: timeout ?? configuration.timeout)
         } catch {
-            throw PulsarError(.unreachable, "Pulsar '\(name)' did not answer \(operation): \(Self.describe(error))")
+            throw PulsarError(Self.code(of: error), "Pulsar '\(name)' did not answer \(operation): \(Self.describe(error))")
         }
     }
 
@@ -217,6 +217,11 @@ public struct PulsarClient: PulsarJobs {
         } catch {
             throw PulsarError(.badResponse, "Pulsar '\(name)' sent an unreadable answer to \(operation)")
         }
+    }
+
+    /// A call that waited too long for one of TESP's own pooled connections is TESP's limit, not Pulsar's failure.
+    private static func code(of error: any Error) -> PulsarError.Code {
+        (error as? HTTPClientError) == .getConnectionFromPoolTimeout ? .busy : .unreachable
     }
 
     /// An error's kind without its details, which may hold the URL (and so the token).

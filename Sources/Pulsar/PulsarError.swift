@@ -2,11 +2,13 @@
 public struct PulsarError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure; a struct over a private enum, so a new kind breaks no `switch`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: Hashable, Sendable { case unreachable, serverError, unauthorized, rejected, badResponse }
+        private enum Value: Hashable, Sendable { case unreachable, busy, serverError, unauthorized, rejected, badResponse }
         private let value: Value
 
         /// No answer: connection refused or reset, or a timeout. Worth retrying.
         public static let unreachable = Code(value: .unreachable)
+        /// TESP's own HTTP client had no connection free in time: nothing is wrong with Pulsar or the job.
+        public static let busy = Code(value: .busy)
         /// A 5xx answer. Worth retrying.
         public static let serverError = Code(value: .serverError)
         /// 401/403: the token is wrong. Retrying will not help.

@@ -54,3 +54,9 @@ public struct ReadinessCheck: Sendable {
         self.probe = probe
     }
 }
+
+/// A readiness probe's failure with a reason (for the log; `/readyz` shows only "unavailable").
+public struct ReadinessFailure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

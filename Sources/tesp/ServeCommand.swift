@@ -63,18 +63,30 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let transfers = Transfers(try Self.transferConfiguration(settings), logger: logger)
-        let backends = Self.pulsarBackends(settings, http: http)
-        let engine = Engine(
-            store: store,
-            backends: backends,
-            transfers: transfers,
-            configuration: Self.engineConfiguration(settings),
-            logger: logger
+        let engineConfiguration = Self.engineConfiguration(settings)
+        let factory = BackendFactory(configuration: engineConfiguration, transfers: transfers)
+        let backends = BackendRegistry(
+            Self.pulsarBackends(settings, http: http).map { pulsar in
+                BackendRegistry.Entry(backend: factory.pulsarREST(pulsar), description: BackendDescription(name: pulsar.name))
+            },
+            statusCallsPerSecond: engineConfiguration.statusCallsPerSecond
         )
+        let engine = Engine(store: store, backends: backends, configuration: engineConfiguration, logger: logger)
         var serverConfiguration = Self.serverConfiguration(settings)
+        let engineEnabled = settings.engine.enabled
         serverConfiguration.readinessChecks =
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
-            + backends.map { backend in ReadinessCheck(name: "pulsar \(backend.name)") { _ = try await backend.health() } }
+            + backends.entries.map { entry in
+                let name = entry.description.name
+                return ReadinessCheck(name: "backend \(name)") {
+                    // The engine's health checker keeps the answer; an API-only process asks itself.
+                    if engineEnabled {
+                        if let failure = backends.unavailable[name] { throw ReadinessFailure(failure) }
+                    } else {
+                        _ = try await entry.backend.health()
+                    }
+                }
+            }
         serverConfiguration.metricsText = { metrics.emitToString() }
         let (authentication, passwordThreads) = try Self.authentication(settings, http: http, logger: logger)
         defer { passwordThreads?.shutdownGracefully { _ in } }

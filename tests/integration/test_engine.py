@@ -29,7 +29,9 @@ def test_md5sum_with_content_input_and_redirects(api):
         assert entry["start_time"] <= entry["end_time"]
     assert task["creation_time"] <= log["start_time"] <= log["logs"][0]["start_time"]
     assert log["logs"][1]["end_time"] <= log["end_time"]
-    assert log["metadata"]["pulsar_job_id"] == "tesp-" + task_id
+    assert log["metadata"]["tesp_job_id"] == "tesp-" + task_id
+    assert log["metadata"]["tesp_backend"].startswith("127.0.0.1:")
+    assert log["metadata"]["tesp_running_since"] >= log["start_time"]
     assert get(api, task_id, "BASIC")["logs"][0]["logs"][0].get("stdout") is None
 
 

@@ -84,7 +84,7 @@ def test_health_and_readiness(base_url, http):
     body = ready.json()
     assert body["status"] == "ready"
     assert body["checks"]["mongodb"] == "ok"
-    assert any(name.startswith("pulsar ") and state == "ok" for name, state in body["checks"].items())
+    assert any(name.startswith("backend ") and state == "ok" for name, state in body["checks"].items())
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, mongodb_uri):

@@ -26,7 +26,7 @@ def test_json_logs_carry_the_task_id_on_every_task_line_and_no_password(tmp_path
     assert all({"time", "level", "label", "message", "source"} <= record.keys() for record in records)
     about_task = [record for record in records if record.get("tes.task.id") == task_id]
     messages = [record["message"] for record in about_task]
-    for expected in ("Task created", "Task initializing", "Submitted to Pulsar", "Task running", "Task finished"):
+    for expected in ("Task created", "Task placed", "Submitted to Pulsar", "Task running", "Task finished"):
         assert expected in messages, messages
     # Lines that name the task in their text name it in the field too.
     assert all(record.get("tes.task.id") == task_id for record in records if task_id in record["message"])

@@ -24,12 +24,12 @@ final class OneShotSignal: Sendable {
         for waiter in waiters.values { waiter.resume() }
     }
 
-    /// Waits up to `duration`. - Returns: whether the signal fired.
-    func wait(upTo duration: Duration) async -> Bool {
+    /// Waits up to `duration` of `clock`'s time. - Returns: whether the signal fired.
+    func wait(upTo duration: Duration, clock: any EngineClock = SystemClock()) async -> Bool {
         if isFired { return true }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try? await Task.sleep(for: duration)
+                try? await clock.sleep(for: duration)
                 return false
             }
             group.addTask {

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import TES
+import TaskStore
+
+/// Places QUEUED tasks, oldest first, on backends that have room: QUEUED → INITIALIZING with the backend recorded
+/// (in the task's log metadata, and hidden beside it for the in-flight counts).
+///
+/// A task whose fitting backends are all full or down waits QUEUED; a younger task that fits elsewhere is not held
+/// up by it. A task no configured backend can ever run ends SYSTEM_ERROR, saying why.
+actor Scheduler {
+    /// The states in which a task holds a place on its backend.
+    static let inFlightStates: Set<TESState> = [.initializing, .running, .paused, .canceling]
+
+    private let store: any TaskStore
+    private let placement: Placement
+    private let backends: BackendRegistry
+    private let clock: any EngineClock
+    private let logger: Logger
+    /// QUEUED tasks known to this process, waiting to be placed.
+    private var pending: Set<String> = []
+
+    init(store: any TaskStore, placement: Placement, backends: BackendRegistry, clock: any EngineClock, logger: Logger) {
+        self.clock = clock
+        self.store = store
+        self.placement = placement
+        self.backends = backends
+        self.logger = logger
+    }
+
+    var waiting: Int { pending.count }
+
+    func enqueue<S: Sequence<String>>(_ ids: S) { pending.formUnion(ids) }
+
+    /// Places what can be placed now. - Returns: the ids placed, for the engine to start their runners.
+    func placeWaitingTasks() async throws -> [String] {
+        guard !pending.isEmpty else { return [] }
+        var counts = try await store.countByBackend(in: Self.inFlightStates)
+        var placed: [String] = []
+        // Ids are ULIDs: sorted, they are in creation order.
+        for id in pending.sorted() {
+            if !hasRoom(counts) { break }  // every backend is full or down: nothing more can go now
+            let task: TESTask
+            do {
+                task = try await store.get(id: id, view: .basic)
+            } catch let error as TaskStoreError where error.code == .notFound {
+                pending.remove(id)
+                continue
+            }
+            guard task.state == .queued else {
+                pending.remove(id)
+                continue
+            }
+            switch placement.decide(task, inFlight: counts, available: backends.isAvailable) {
+            case .wait:
+                continue
+            case .never(let reason):
+                pending.remove(id)
+                var log = TESTaskLog()
+                log.systemLogs = ["placement: \(reason)"]
+                if try await store.compareAndSetState(id: id, from: .queued, to: .systemError, logs: [log]) {
+                    EngineMetrics.transition(to: .systemError)
+                    logger.warning("Task cannot be placed", metadata: ["tes.task.id": "\(id)", "reason": "\(reason)"])
+                }
+            case .place(let name):
+                pending.remove(id)
+                // A task placed before (its backend went down) keeps its system logs, which BASIC leaves out.
+                var log = task.logs?.isEmpty == false ? try await store.get(id: id, view: .full).logs?.first ?? TESTaskLog() : TESTaskLog()
+                log.metadata = (log.metadata ?? [:]).merging([TaskRunner.metadataBackend: name], uniquingKeysWith: { _, new in new })
+                log.startTime = log.startTime ?? clock.now
+                let moved = try await store.compareAndSetState(
+                    id: id,
+                    from: .queued,
+                    to: .initializing,
+                    update: TaskUpdate(logs: [log], backend: .set(name))
+                )
+                guard moved else { continue }  // canceled meanwhile
+                counts[name, default: 0] += 1
+                placed.append(id)
+                EngineMetrics.transition(to: .initializing)
+                logger.info("Task placed", metadata: ["tes.task.id": "\(id)", "tesp.backend": "\(name)"])
+            }
+        }
+        return placed
+    }
+
+    /// Whether any backend could take one more job.
+    private func hasRoom(_ counts: [String: Int]) -> Bool {
+        backends.descriptions.contains { backend in
+            backends.isAvailable(backend.name) && (backend.maxJobs.map { counts[backend.name, default: 0] < $0 } ?? true)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import TES
+import TaskStore
+
+extension TaskRunner {
+    /// Records the outcome with one compare-and-set from the task's state; a task canceled meanwhile is left for
+    /// the next step (which ends it CANCELED). Then cleans the backend's job.
+    func finish(_ task: TESTask, outcome: JobOutcome, backend: (any ComputeBackend)?, logger: Logger) async throws {
+        let id = task.id!
+        var log = task.logs?.first ?? TESTaskLog()
+        var next: TESState
+        switch outcome {
+        case .complete(let executors, let outputs):
+            next = .complete
+            log.logs = executors
+            log.outputs = outputs
+        case .executorError(let executors):
+            next = .executorError
+            log.logs = executors
+        case .systemError(let message, let executors):
+            next = .systemError
+            if !executors.isEmpty { log.logs = executors }
+            log.systemLogs = (log.systemLogs ?? []) + [message]
+        }
+        log.endTime = clock.now
+        let from = task.state ?? .unknown
+        let logs = [log] + (task.logs ?? []).dropFirst()
+        var stored: Bool
+        do {
+            stored = from.canMove(to: next) ? try await store.compareAndSetState(id: id, from: from, to: next, logs: logs) : false
+        } catch let error as TaskStoreError where error.code == .tooLarge || error.code == .failed {
+            // A permanent refusal (MongoDB's document limit; some servers answer it as an internal error): the
+            // same write would fail forever. Keep what fits, say why, and end the task as a system error.
+            let bytes = log.logs.reduce(0) { $0 + ($1.stdout?.utf8.count ?? 0) + ($1.stderr?.utf8.count ?? 0) }
+            log.logs = log.logs.map { executorLog in
+                var trimmed = executorLog
+                trimmed.stdout = nil
+                trimmed.stderr = nil
+                return trimmed
+            }
+            log.outputs = []
+            log.systemLogs = (log.systemLogs ?? []) + [
+                "storing the task's logs failed: \(bytes) bytes of executor stdout and stderr are more than the store "
+                    + "holds; they were dropped (\(error))"
+            ]
+            next = .systemError
+            stored = from.canMove(to: next) ? try await store.compareAndSetState(id: id, from: from, to: next, logs: [log]) : false
+        }
+        guard stored else { return }  // someone else moved the task (a cancel): the caller's next step reads it
+        EngineMetrics.transition(to: next)
+        logger.info("Task finished", metadata: ["tes.task.state": "\(next.rawValue)"])
+        if case .systemError(let message, _) = outcome { logger.warning("Task failed", metadata: ["reason": "\(message)"]) }
+        if let backend, next == .complete || !configuration.keepFailedJobs {
+            await clean(try await job(for: task), on: backend, logger: logger)
+        }
+    }
+
+    /// CANCELING → CANCELED: stops the backend's job (the processes really end), keeps what the executors
+    /// recorded, cleans up.
+    func finishCancel(_ task: TESTask, logger: Logger) async throws {
+        let id = task.id!
+        var log = task.logs?.first ?? TESTaskLog()
+        if let backend = try? self.backend(of: task) {
+            let job = try await job(for: task)
+            do {
+                let executors = try await backend.cancel(job, logger: logger)
+                if !executors.isEmpty { log.logs = executors }
+            } catch let failure as TaskFailure {
+                // The user asked to stop; a backend that stays unreachable must not keep the task CANCELING forever.
+                log.systemLogs = (log.systemLogs ?? []) + ["\(failure); the job may still be running on backend '\(backend.name)'"]
+            }
+            await clean(job, on: backend, logger: logger)
+        }
+        log.endTime = clock.now
+        let logs = task.logs == nil ? [] : [log] + (task.logs ?? []).dropFirst()
+        if try await store.compareAndSetState(id: id, from: .canceling, to: .canceled, logs: logs) {
+            EngineMetrics.transition(to: .canceled)
+            logger.info("Task canceled")
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Logging
+import Pulsar
+import TES
+
+/// How a Pulsar job gets its input files and how its outputs reach their URLs. Chosen per backend: through this
+/// server (``ThroughTESPStaging``), or by Pulsar itself near the data.
+public protocol PulsarStaging: Sendable {
+    /// Puts every input into the job. - Returns: where the job script must place each file it was given.
+    /// - Throws: ``TaskFailure`` naming the input.
+    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput]
+
+    /// Publishes every output the job made (called only when all executors succeeded).
+    /// - Returns: one log per file published. - Throws: ``TaskFailure`` naming the output.
+    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog]
+}
+
+/// Staging through TESP: inputs are fetched to this server's disk and streamed up to Pulsar; outputs are streamed
+/// down from Pulsar and up to their URLs.
+struct ThroughTESPStaging: PulsarStaging {
+    let inputs: InputStager
+    let outputs: OutputPublisher
+
+    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
+        try await inputs.stage(job.task, secrets: job.secrets, owner: job.owner, backend: pulsar, jobID: job.jobID, logger: logger)
+    }
+
+    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog] {
+        try await outputs.publish(job.task, secrets: job.secrets, owner: job.owner, backend: pulsar, jobID: job.jobID, logger: logger)
+    }
+}
