@@ -44,6 +44,26 @@ extension Settings {
         )
         try check(pulsar.tokens.isEmpty || pulsar.tokens.count == pulsar.urls.count, "pulsar.tokens", "must be empty or one per URL")
         try check(pulsar.timeoutSeconds > 0, "pulsar.timeout_seconds", "must be positive")
+        var names: Set<String> = []
+        for (index, backend) in backends.enumerated() {
+            let field = "backends[\(index)]"
+            try check(
+                !backend.name.isEmpty && backend.name.utf8.count <= 64
+                    && backend.name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) },
+                field + ".name",
+                "must be 1 to 64 letters, digits, '.', '_' or '-'"
+            )
+            try check(names.insert(backend.name).inserted, field + ".name", "'\(backend.name)' names two backends")
+            try check(backend.url.hasPrefix("http://") || backend.url.hasPrefix("https://"), field + ".url", "must be an http:// or https:// URL")
+            try check(backend.maxJobs >= 0, field + ".max_jobs", "must not be negative")
+            try check((backend.cpuCores ?? 1) >= 1, field + ".cpu_cores", "must be at least 1")
+            try check((backend.ramGb ?? 1) > 0, field + ".ram_gb", "must be positive")
+            try check((backend.diskGb ?? 1) > 0, field + ".disk_gb", "must be positive")
+            try check(backend.token.value.isEmpty || backend.tokenFile.isEmpty, field + ".token_file", "set token or token_file, not both")
+        }
+        try check(engine.statusCallsPerSecond >= 0, "engine.status_calls_per_second", "must not be negative")
+        try check(engine.healthIntervalSeconds > 0, "engine.health_interval_seconds", "must be positive")
+        try check(engine.healthTimeoutSeconds > 0, "engine.health_timeout_seconds", "must be positive")
         try check(Self.runtimes.contains(engine.runtime), "engine.runtime", "must be one of \(Self.runtimes.joined(separator: ", "))")
         try check(sandboxUserIDs != nil, "engine.sandbox_user", "must be a numeric uid:gid other than 0 (such as 65534:65534)")
         try check(engine.pollInitialMs >= 1, "engine.poll_initial_ms", "must be at least 1")

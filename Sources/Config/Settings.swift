@@ -106,7 +106,73 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
-    /// The Pulsar servers tasks run on.
+    /// One place tasks run (a `[[backends]]` table).
+    public struct Backend: Codable, Sendable, Equatable {
+        /// What kind of server it is.
+        public enum Kind: String, Codable, Sendable, CaseIterable {
+            /// A Pulsar server over its REST API.
+            case pulsar
+        }
+
+        /// Stored with each task placed here: renaming a host must not fail in-flight tasks, so it is not the URL.
+        public var name: String
+        public var kind = Kind.pulsar
+        public var url: String
+        /// The server's token; better `token_file`, or `TESP_BACKENDS` from a secret store.
+        public var token = Secret("")
+        /// A file holding the token (read at start-up).
+        public var tokenFile = ""
+        /// Admission: at most this many jobs in flight here; 0: no limit.
+        public var maxJobs = 0
+        /// What one job may ask for here; a task asking for more goes elsewhere, or is refused if it fits nowhere.
+        public var cpuCores: Int?
+        public var ramGb: Double?
+        public var diskGb: Double?
+        /// Labels a task can ask for with `backend_parameters` `tesp_label_<key>=<value>`.
+        public var labels: [String: String] = [:]
+
+        public init(name: String, url: String) {
+            self.name = name
+            self.url = url
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, kind, url, token, labels
+            case tokenFile = "token_file"
+            case maxJobs = "max_jobs"
+            case cpuCores = "cpu_cores"
+            case ramGb = "ram_gb"
+            case diskGb = "disk_gb"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            // A table in an array is not checked against the defaults: unknown keys are refused here.
+            let names = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+            if let unknown = names.first(where: { CodingKeys(rawValue: $0) == nil }) {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown key '\(unknown)'"))
+            }
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .pulsar
+            url = try c.decode(String.self, forKey: .url)
+            token = try c.decodeIfPresent(Secret.self, forKey: .token) ?? Secret("")
+            tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile) ?? ""
+            maxJobs = try c.decodeIfPresent(Int.self, forKey: .maxJobs) ?? 0
+            cpuCores = try c.decodeIfPresent(Int.self, forKey: .cpuCores)
+            ramGb = try c.decodeIfPresent(Double.self, forKey: .ramGb)
+            diskGb = try c.decodeIfPresent(Double.self, forKey: .diskGb)
+            labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        }
+
+        private struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+    }
+
+    /// The Pulsar servers tasks run on (deprecated: use `[[backends]]`; used only when there are none).
     public struct Pulsar: Codable, Sendable, Equatable {
         /// Base URLs; each server gets new tasks, the least busy first.
         public var urls = ["http://127.0.0.1:8913"]
@@ -152,6 +218,20 @@ public struct Settings: Codable, Sendable, Equatable {
         public var heartbeatSeconds = 10
         /// A running job silent for this long has died (its task fails).
         public var heartbeatTimeoutSeconds = 120.0
+        /// How a backend is chosen for a task.
+        public var placement = Placement.leastLoaded
+        /// The most status calls a second to one backend, whatever the number of tasks; 0: no limit.
+        public var statusCallsPerSecond = 50.0
+        /// How often each backend's health is checked, and how long a check may take.
+        public var healthIntervalSeconds = 10.0
+        public var healthTimeoutSeconds = 5.0
+
+        /// The placement policies (see the README).
+        public enum Placement: String, Codable, Sendable, CaseIterable {
+            case leastLoaded = "least-loaded"
+            case roundRobin = "round-robin"
+            case fitFirst = "fit-first"
+        }
 
         enum CodingKeys: String, CodingKey {
             case enabled, runtime
@@ -168,6 +248,10 @@ public struct Settings: Codable, Sendable, Equatable {
             case keepFailedJobs = "keep_failed_jobs"
             case heartbeatSeconds = "heartbeat_seconds"
             case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
+            case placement
+            case statusCallsPerSecond = "status_calls_per_second"
+            case healthIntervalSeconds = "health_interval_seconds"
+            case healthTimeoutSeconds = "health_timeout_seconds"
         }
     }
 
@@ -288,6 +372,8 @@ public struct Settings: Codable, Sendable, Equatable {
     public var serviceInfo = ServiceInfo()
     public var tasks = Tasks()
     public var pulsar = Pulsar()
+    /// Where tasks run; empty: the servers of `pulsar.urls`.
+    public var backends: [Backend] = []
     public var engine = Engine()
     public var transfer = Transfer()
     public var auth = Auth()
@@ -296,7 +382,7 @@ public struct Settings: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, pulsar, engine, transfer, auth, log
+        case server, db, tasks, pulsar, backends, engine, transfer, auth, log
         case serviceInfo = "service_info"
     }
 }

@@ -119,7 +119,8 @@ public enum SettingsLoader {
         readFile: (String) throws -> String
     ) throws(SettingsError) {
         for (name, rawValue) in environment.sorted(by: { $0.key < $1.key }) {
-            guard name.hasPrefix("TESP_"), name.contains("__") else { continue }
+            // TESP_BACKENDS: the one top-level setting, a JSON array of backend tables.
+            guard name.hasPrefix("TESP_"), name.contains("__") || name == "TESP_BACKENDS" else { continue }
             var path = name.dropFirst("TESP_".count).lowercased().components(separatedBy: "__")
             var value = rawValue
             if lookup(path, in: tree) == nil, let last = path.last, last.hasSuffix("_file") {
@@ -181,10 +182,9 @@ public enum SettingsLoader {
         case .array:
             // A JSON array (`["admin","ops"]`), as TOML writes one; never a literal `["admin"]` entry.
             if text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("[") {
-                guard let data = text.data(using: .utf8),
-                    let items = try? JSONSerialization.jsonObject(with: data) as? [String]
-                else { throw SettingsError("\(variable): starts with '[' but is not a JSON array of strings") }
-                return .array(items.map { .string($0) })
+                guard let data = text.data(using: .utf8), let items = try? JSONDecoder().decode([ConfigValue].self, from: data)
+                else { throw SettingsError("\(variable): starts with '[' but is not a JSON array") }
+                return .array(items)
             }
             // Commas or lines: a `_FILE` variable may name a file with one entry per line (an htpasswd file).
             let items = text.split(whereSeparator: { $0 == "," || $0.isNewline }).map { $0.trimmingCharacters(in: .whitespaces) }

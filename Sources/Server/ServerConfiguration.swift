@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentFullLists: Int
     /// Unfinished tasks one owner may have (all tasks together without authentication); 0: no limit.
     public var maxActiveTasksPerOwner: Int
+    /// Why no configured backend could ever run a task (`nil`: one can), checked at creation so that a task
+    /// that fits nowhere is a 400 naming the field, not a SYSTEM_ERROR later.
+    public var placementProblem: (@Sendable (TESTask) -> TESValidationError.Problem?)?
 
     public init(
         maxBodyBytes: Int,

@@ -50,6 +50,7 @@ struct TaskController<Context: AuthRequestContext, Store: TaskStore> where Conte
             throw TESValidationError(decoding: error)
         }
         let validated = try submitted.validatedForCreation(limits: configuration.limits)
+        if let problem = configuration.placementProblem?(validated.task) { throw TESValidationError(problems: [problem]) }
         let limit = configuration.maxActiveTasksPerOwner
         if limit > 0 {
             // A quota, not a hard bound: two creates racing may both pass at the limit.

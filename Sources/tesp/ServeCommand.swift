@@ -65,14 +65,28 @@ struct ServeCommand: AsyncParsableCommand {
         let transfers = Transfers(try Self.transferConfiguration(settings), logger: logger)
         let engineConfiguration = Self.engineConfiguration(settings)
         let factory = BackendFactory(configuration: engineConfiguration, transfers: transfers)
+        if settings.backends.isEmpty {
+            logger.warning("pulsar.urls is deprecated and will go in the next release: configure [[backends]] tables instead")
+        }
         let backends = BackendRegistry(
-            Self.pulsarBackends(settings, http: http).map { pulsar in
-                BackendRegistry.Entry(backend: factory.pulsarREST(pulsar), description: BackendDescription(name: pulsar.name))
+            try Self.backendSettings(settings).map { backend in
+                let pulsar = PulsarClient(
+                    .init(
+                        name: backend.name,
+                        url: backend.url,
+                        token: try Self.token(of: backend),
+                        timeout: .milliseconds(Int64(settings.pulsar.timeoutSeconds * 1000))
+                    ),
+                    http: http
+                )
+                return BackendRegistry.Entry(backend: factory.pulsarREST(pulsar), description: Self.description(of: backend))
             },
             statusCallsPerSecond: engineConfiguration.statusCallsPerSecond
         )
         let engine = Engine(store: store, backends: backends, configuration: engineConfiguration, logger: logger)
         var serverConfiguration = Self.serverConfiguration(settings)
+        let descriptions = backends.descriptions
+        serverConfiguration.placementProblem = { task in BackendDescription.placementProblem(of: task, on: descriptions) }
         let engineEnabled = settings.engine.enabled
         serverConfiguration.readinessChecks =
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
@@ -168,16 +182,46 @@ struct ServeCommand: AsyncParsableCommand {
         return locations.filter { seen.insert($0).inserted }
     }
 
-    static func pulsarBackends(_ settings: Settings, http: HTTPClient) -> [any PulsarJobs] {
-        settings.pulsar.urls.enumerated().map { index, url in
+    /// The `backend_parameters` keys tasks may use: the configured ones and those placement reads.
+    static func backendParameters(_ settings: Settings) -> [String] {
+        var seen: Set<String> = []
+        let placement = BackendDescription.placementParameterKeys(for: backendSettings(settings).map(description(of:)))
+        return (settings.tasks.backendParameters + placement).filter { seen.insert($0.lowercased()).inserted }
+    }
+
+    /// The `[[backends]]` tables, or, when there are none, one per `pulsar.urls` entry, named by the URL's host
+    /// and port as TESP named them before (so that tasks placed then still find theirs).
+    static func backendSettings(_ settings: Settings) -> [Settings.Backend] {
+        guard settings.backends.isEmpty else { return settings.backends }
+        return settings.pulsar.urls.enumerated().map { index, url in
             let token = settings.pulsar.tokens.isEmpty ? settings.pulsar.token : settings.pulsar.tokens[index]
-            // The name (in logs and task metadata) is the URL's host and port: never the token.
             let name = URLComponents(string: url).map { "\($0.host ?? url):\($0.port.map(String.init) ?? "")" } ?? url
-            return PulsarClient(
-                .init(name: name, url: url, token: token.value, timeout: .milliseconds(Int64(settings.pulsar.timeoutSeconds * 1000))),
-                http: http
-            )
+            var backend = Settings.Backend(name: name, url: url)
+            backend.token = token
+            return backend
         }
+    }
+
+    static func token(of backend: Settings.Backend) throws -> String {
+        guard !backend.tokenFile.isEmpty else { return backend.token.value }
+        do {
+            var text = try String(contentsOfFile: backend.tokenFile, encoding: .utf8)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            return text
+        } catch {
+            throw SettingsError("setting 'backends' (\(backend.name)): cannot read token_file \(backend.tokenFile)")
+        }
+    }
+
+    static func description(of backend: Settings.Backend) -> BackendDescription {
+        BackendDescription(
+            name: backend.name,
+            maxJobs: backend.maxJobs > 0 ? backend.maxJobs : nil,
+            cpuCores: backend.cpuCores,
+            ramGb: backend.ramGb,
+            diskGb: backend.diskGb,
+            labels: backend.labels
+        )
     }
 
     static func engineConfiguration(_ settings: Settings) -> EngineConfiguration {
@@ -201,7 +245,11 @@ struct ServeCommand: AsyncParsableCommand {
             heartbeatTimeout: .milliseconds(Int64(engine.heartbeatTimeoutSeconds * 1000)),
             stagingDirectory: settings.transfer.stagingDirectory,
             transfersPerTask: settings.transfer.maxPerTask,
-            transfersPerOwner: settings.transfer.maxPerOwner
+            transfersPerOwner: settings.transfer.maxPerOwner,
+            placementPolicy: PlacementPolicyKind(rawValue: engine.placement.rawValue) ?? .leastLoaded,
+            healthInterval: .milliseconds(Int64(engine.healthIntervalSeconds * 1000)),
+            healthTimeout: .milliseconds(Int64(engine.healthTimeoutSeconds * 1000)),
+            statusCallsPerSecond: engine.statusCallsPerSecond
         )
     }
 
@@ -230,7 +278,7 @@ struct ServeCommand: AsyncParsableCommand {
             maxCPUCores: settings.tasks.maxCPUCores,
             maxRAMGb: settings.tasks.maxRAMGb,
             maxDiskGb: settings.tasks.maxDiskGb,
-            supportedBackendParameters: settings.tasks.backendParameters,
+            supportedBackendParameters: backendParameters(settings),
             supportedURLSchemes: Transfers.supportedSchemes,
             allowedFileDirectories: settings.transfer.fileAllowedDirectories,
             maxTags: settings.tasks.maxTags,
@@ -246,7 +294,7 @@ struct ServeCommand: AsyncParsableCommand {
             environment: info.environment.nilIfEmpty,
             version: TESPVersion.current,
             storage: storageLocations(settings),
-            backendParameters: settings.tasks.backendParameters
+            backendParameters: backendParameters(settings)
         )
         return ServerConfiguration(
             maxBodyBytes: settings.server.maxBodyBytes,

@@ -154,3 +154,51 @@ import Testing
         #expect(failure("[default.log]\nformat = \"xml\"").contains("log.format"))
     }
 }
+
+@Suite struct BackendSettingsTests {
+    let base = SettingsLoaderTests()
+
+    @Test func backendTablesAreReadWithTheirLimitsAndLabels() throws {
+        let settings = try base.load(
+            """
+            [[default.backends]]
+            name = "site-a"
+            url = "https://pulsar.a.example:8913"
+            token_file = "/run/secrets/a"
+            max_jobs = 200
+            cpu_cores = 64
+            ram_gb = 256.0
+            labels = { site = "a", gpu = "none" }
+
+            [[default.backends]]
+            name = "site-b"
+            url = "http://pulsar.b.example:8913"
+            """
+        )
+        #expect(settings.backends.map(\.name) == ["site-a", "site-b"])
+        #expect(settings.backends[0].maxJobs == 200 && settings.backends[0].cpuCores == 64 && settings.backends[0].ramGb == 256)
+        #expect(settings.backends[0].labels == ["site": "a", "gpu": "none"] && settings.backends[0].kind == .pulsar)
+        #expect(settings.backends[1].maxJobs == 0 && settings.backends[1].tokenFile.isEmpty)
+    }
+
+    @Test func backendsComeFromTheEnvironmentAsJSON() throws {
+        let settings = try base.load(
+            nil,
+            env: ["TESP_BACKENDS": #"[{"name":"a","url":"http://127.0.0.1:1","max_jobs":2},{"name":"b","url":"http://127.0.0.1:2"}]"#]
+        )
+        #expect(settings.backends.map(\.name) == ["a", "b"] && settings.backends[0].maxJobs == 2)
+    }
+
+    @Test func badBackendTablesStopStartUpNamingTheKey() {
+        let unknown = base.failure("[[default.backends]]\nname = \"a\"\nurl = \"http://x\"\nmax_job = 3\n")
+        #expect(unknown.contains("max_job"), "\(unknown)")
+        let twice = base.failure("[[default.backends]]\nname = \"a\"\nurl = \"http://x\"\n[[default.backends]]\nname = \"a\"\nurl = \"http://y\"\n")
+        #expect(twice.contains("backends[1].name"), "\(twice)")
+        let kind = base.failure("[[default.backends]]\nname = \"a\"\nurl = \"http://x\"\nkind = \"slurm\"\n")
+        #expect(kind.contains("kind"), "\(kind)")
+        let name = base.failure("[[default.backends]]\nname = \"a b\"\nurl = \"http://x\"\n")
+        #expect(name.contains("backends[0].name"), "\(name)")
+        let policy = base.failure("[default.engine]\nplacement = \"random\"\n")
+        #expect(policy.contains("engine.placement"), "\(policy)")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TES
 import TaskStore
 import Testing
@@ -256,4 +257,55 @@ actor FlakyStore: TaskStore {
     func countByBackend(in states: Set<TESState>) async throws -> [String: Int] { await inner.countByBackend(in: states) }
     func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
     func updateLogs(id: String, _ logs: [TESTaskLog]) async throws { try await inner.updateLogs(id: id, logs) }
+}
+
+@Suite struct PlacementTests {
+    let backends = [
+        BackendDescription(name: "a", maxJobs: 2, cpuCores: 8, ramGb: 32, labels: ["site": "a"]),
+        BackendDescription(name: "b", cpuCores: 64, ramGb: 256, labels: ["site": "b", "gpu": "yes"]),
+    ]
+
+    func task(_ resources: TESResources?) -> TESTask { TESTask(resources: resources, executors: []) }
+
+    @Test func pinsLabelsAndResourcesNarrowTheBackends() {
+        let placement = Placement(backends: backends, policy: LeastLoadedPolicy())
+        let pinned = task(TESResources(backendParameters: ["tesp_backend": "b"]))
+        #expect(placement.decide(pinned, inFlight: [:], available: { _ in true }) == .place(on: "b"))
+        let labelled = task(TESResources(backendParameters: ["TESP_LABEL_site": "a"]))
+        #expect(placement.decide(labelled, inFlight: [:], available: { _ in true }) == .place(on: "a"))
+        let big = task(TESResources(cpuCores: 16))
+        #expect(placement.decide(big, inFlight: ["b": 10], available: { _ in true }) == .place(on: "b"))
+        // a is full (max_jobs 2) and b is down: wait; nothing fits: never.
+        #expect(placement.decide(task(nil), inFlight: ["a": 2], available: { $0 == "a" }) == .wait)
+        #expect(placement.decide(task(TESResources(ramGb: 512)), inFlight: [:], available: { _ in true }) == .never("no backend has room for one job of 512.0 GB of RAM"))
+    }
+
+    @Test func theProblemAtCreationNamesTheField() {
+        let unknown = BackendDescription.placementProblem(of: task(TESResources(backendParameters: ["tesp_backend": "c"])), on: backends)
+        #expect(unknown?.field == "resources.backend_parameters.tesp_backend")
+        let label = BackendDescription.placementProblem(of: task(TESResources(backendParameters: ["tesp_label_gpu": "no"])), on: backends)
+        #expect(label?.field == "resources.backend_parameters.tesp_label_gpu")
+        #expect(BackendDescription.placementProblem(of: task(TESResources(cpuCores: 64)), on: backends) == nil)
+        #expect(BackendDescription.placementParameterKeys(for: backends) == ["tesp_backend", "tesp_label_gpu", "tesp_label_site"])
+    }
+
+    @Test func statusCallsToOneBackendAreSpacedToTheCeiling() async throws {
+        let clock = TestClock()
+        let limiter = RateLimiter(perSecond: 50, clock: clock)
+        let start = clock.now
+        let done = Counter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<100 { group.addTask { try await limiter.wait(); done.add() } }
+            try await advance(clock, by: .milliseconds(20), until: { done.value == 100 })
+            try await group.waitForAll()
+        }
+        // 100 calls at 50 a second: the last goes about 2 s after the first, however fast they were asked for.
+        #expect(clock.now.timeIntervalSince(start) >= 1.95)
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Synchronization.Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

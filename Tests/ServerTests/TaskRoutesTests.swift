@@ -208,3 +208,22 @@ import Testing
         try await store.close()
     }
 }
+
+@Suite struct PlacementAtCreationTests {
+    @Test func aTaskNoBackendCanRunIsA400NamingTheFieldAndIsNotStored() async throws {
+        var configuration = testConfiguration
+        configuration.placementProblem = { task in
+            (task.resources?.cpuCores ?? 0) > 64 ? TESValidationError.Problem(field: "resources", message: "no backend has room for one job of 128 CPU cores") : nil
+        }
+        let store = InMemoryTaskStore()
+        try await withApp(store: store, configuration: configuration) { client in
+            let refused = try await client.post(
+                "/ga4gh/tes/v1/tasks",
+                json: #"{"resources": {"cpu_cores": 128}, "executors": [{"image": "alpine", "command": ["true"]}]}"#
+            )
+            expectError(refused, .badRequest, mentioning: "resources")
+            _ = try await client.createTask()
+        }
+        #expect(try await store.list(TESListRequest(pageSize: 10)).tasks.count == 1)
+    }
+}

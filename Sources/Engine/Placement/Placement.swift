@@ -36,17 +36,17 @@ struct Placement: Sendable {
         var candidates = backends
         if let pinned = parameters[Self.backendKey] {
             candidates = candidates.filter { $0.name == pinned }
-            if candidates.isEmpty { return .failure(PlacementRefusal("no backend is called '\(pinned)'")) }
+            if candidates.isEmpty { return .failure(PlacementRefusal("no backend is called '\(pinned)'", field: "resources.backend_parameters.\(Self.backendKey)")) }
         }
         for (key, value) in parameters.sorted(by: { $0.key < $1.key }) where key.hasPrefix(Self.labelPrefix) {
             let label = String(key.dropFirst(Self.labelPrefix.count))
             candidates = candidates.filter { $0.labels[label] == value }
-            if candidates.isEmpty { return .failure(PlacementRefusal("no backend has the label \(label)=\(value)")) }
+            if candidates.isEmpty { return .failure(PlacementRefusal("no backend has the label \(label)=\(value)", field: "resources.backend_parameters.\(key)")) }
         }
         let resources = task.resources
         let fits = candidates.filter { Self.fits(resources, on: $0) }
         if fits.isEmpty {
-            return .failure(PlacementRefusal("no backend has room for one job of \(Self.describe(resources))"))
+            return .failure(PlacementRefusal("no backend has room for one job of \(Self.describe(resources))", field: "resources"))
         }
         return .success(fits)
     }
@@ -89,8 +89,27 @@ struct Placement: Sendable {
     }
 }
 
+extension BackendDescription {
+    /// The `backend_parameters` keys placement reads (`tesp_backend`, `tesp_label_<key>`), for service-info.
+    public static func placementParameterKeys(for backends: [BackendDescription]) -> [String] {
+        Placement.parameterKeys(for: backends)
+    }
+
+    /// Why none of `backends` could ever run `task` (pinned to an unknown backend, a label none has, more
+    /// resources than any has), as the field to name in a 400; `nil` when one can.
+    public static func placementProblem(of task: TESTask, on backends: [BackendDescription]) -> TESValidationError.Problem? {
+        guard case .failure(let refusal) = Placement(backends: backends, policy: FitFirstPolicy()).fitting(task) else { return nil }
+        return TESValidationError.Problem(field: refusal.field, message: refusal.description)
+    }
+}
+
 /// Why no configured backend can run a task.
 struct PlacementRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// The task field that asked for what no backend has.
+    let field: String
+    init(_ description: String, field: String) {
+        self.description = description
+        self.field = field
+    }
 }
