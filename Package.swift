@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "TES", "TaskStore", "Pulsar", "Transfer",
+                "TES", "TaskStore", "Pulsar", "Transfer", "Client",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Pulsar", "TES", "TaskStore", "Transfer",
+                "Engine", "Pulsar", "TES", "TaskStore", "Transfer", "Client",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -144,5 +144,10 @@ public struct TESClientError: Error, Sendable, CustomStringConvertible {
     public let status: Int?
     public let message: String
 
+    public init(status: Int?, message: String) {
+        self.status = status
+        self.message = message
+    }
+
     public var description: String { status.map { "\($0): \(message)" } ?? message }
 }

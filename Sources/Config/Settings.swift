@@ -112,6 +112,9 @@ public struct Settings: Codable, Sendable, Equatable {
         public enum Kind: String, Codable, Sendable, CaseIterable {
             /// A Pulsar server over its REST API.
             case pulsar
+            /// Another TES 1.1 server (gateway mode): `token` is sent as a bearer token, or `user` and `password`
+            /// as HTTP Basic.
+            case tes
         }
 
         /// Stored with each task placed here: renaming a host must not fail in-flight tasks, so it is not the URL.
@@ -122,6 +125,9 @@ public struct Settings: Codable, Sendable, Equatable {
         public var token = Secret("")
         /// A file holding the token (read at start-up).
         public var tokenFile = ""
+        /// kind tes: HTTP Basic credentials for the remote server.
+        public var user = ""
+        public var password = Secret("")
         /// Admission: at most this many jobs in flight here; 0: no limit.
         public var maxJobs = 0
         /// What one job may ask for here; a task asking for more goes elsewhere, or is refused if it fits nowhere.
@@ -137,7 +143,7 @@ public struct Settings: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, kind, url, token, labels
+            case name, kind, url, token, labels, user, password
             case tokenFile = "token_file"
             case maxJobs = "max_jobs"
             case cpuCores = "cpu_cores"
@@ -157,6 +163,8 @@ public struct Settings: Codable, Sendable, Equatable {
             url = try c.decode(String.self, forKey: .url)
             token = try c.decodeIfPresent(Secret.self, forKey: .token) ?? Secret("")
             tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile) ?? ""
+            user = try c.decodeIfPresent(String.self, forKey: .user) ?? ""
+            password = try c.decodeIfPresent(Secret.self, forKey: .password) ?? Secret("")
             maxJobs = try c.decodeIfPresent(Int.self, forKey: .maxJobs) ?? 0
             cpuCores = try c.decodeIfPresent(Int.self, forKey: .cpuCores)
             ramGb = try c.decodeIfPresent(Double.self, forKey: .ramGb)

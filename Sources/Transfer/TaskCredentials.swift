@@ -38,6 +38,29 @@ public enum TaskCredentials {
         return (task, secrets)
     }
 
+    /// `task` with every password and credential query put back into its URLs: what a backend trusted with the
+    /// credentials (another TES server) must be sent.
+    public static func restoring(_ task: TESTask, from secrets: [String: String]) -> TESTask {
+        func restore(_ text: String?) -> String? {
+            guard let text, let stored = StorageURL(text) else { return text }
+            var url = restoringQuery(of: stored, from: secrets)
+            if url.user != nil, let password = secrets[key(for: url)] { url.password = password }
+            return url == stored ? text : url.text
+        }
+        var task = task
+        task.inputs = task.inputs?.map { input in
+            var input = input
+            input.url = restore(input.url)
+            return input
+        }
+        task.outputs = task.outputs?.map { output in
+            var output = output
+            output.url = restore(output.url)
+            return output
+        }
+        return task
+    }
+
     /// The URL a stored task names, with its real query back in place of the redacted one.
     public static func restoringQuery(of url: StorageURL, from secrets: [String: String]) -> StorageURL {
         guard let query = secrets[queryKey(for: url)] else { return url }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Auth
+import Client
 import Config
 import Engine
 import Foundation
@@ -70,6 +71,20 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let backends = BackendRegistry(
             try Self.backendSettings(settings).map { backend in
+                if backend.kind == .tes {
+                    let token = try Self.token(of: backend)
+                    let remote = TESClient(
+                        .init(
+                            server: backend.url,
+                            token: token.nilIfEmpty,
+                            user: backend.user.nilIfEmpty,
+                            password: backend.password.value.nilIfEmpty,
+                            timeout: .milliseconds(Int64(settings.pulsar.timeoutSeconds * 1000))
+                        ),
+                        http: http
+                    )
+                    return BackendRegistry.Entry(backend: factory.tes(name: backend.name, remote: remote), description: Self.description(of: backend))
+                }
                 let pulsar = PulsarClient(
                     .init(
                         name: backend.name,

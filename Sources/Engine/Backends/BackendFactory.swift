@@ -15,6 +15,11 @@ public struct BackendFactory: Sendable {
         self.ownerSlots = OwnerTransferSlots(perOwner: configuration.transfersPerOwner)
     }
 
+    /// Another TES server (gateway mode).
+    public func tes(name: String, remote: any RemoteTES) -> any ComputeBackend {
+        TESGatewayBackend(name: name, remote: remote, retry: RetryPolicy(grace: configuration.transientGrace), clock: clock)
+    }
+
     /// A Pulsar server over REST, its files staged through this server.
     public func pulsarREST(_ pulsar: any PulsarJobs) -> any ComputeBackend {
         let staging = ThroughTESPStaging(
