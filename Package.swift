@@ -57,6 +57,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // TES task → bash job script: executors in sequence, per-executor records, container runtimes. Pure text.
+        .target(name: "JobScript", dependencies: ["TES"]),
         .target(
             name: "Pulsar",
             dependencies: [
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "TES", "TaskStore", "Pulsar", "Transfer", "Client",
+                "TES", "TaskStore", "Pulsar", "JobScript", "Transfer", "Client",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -114,7 +116,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "TES", "TaskStore", "Engine", "Transfer", "Auth",
+                "TES", "TaskStore", "Engine", "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -125,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "tesp",
             dependencies: [
-                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "Transfer", "Client", "Auth",
+                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "JobScript", "Transfer", "Client", "Auth",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -151,7 +153,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "PulsarTests", dependencies: ["Pulsar", "TES"]),
+        .testTarget(name: "JobScriptTests", dependencies: ["JobScript", "TES"]),
         .testTarget(
             name: "TransferTests",
             dependencies: ["Transfer", "TES", "CCurl", .product(name: "Logging", package: "swift-log")]
@@ -159,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Pulsar", "TES", "TaskStore", "Transfer", "Client",
+                "Engine", "Pulsar", "JobScript", "TES", "TaskStore", "Transfer", "Client",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -1,5 +1,4 @@
-import Pulsar
-
+import JobScript
 
 /// How the engine runs tasks; `tesp serve` fills it from the settings.
 public struct EngineConfiguration: Sendable {

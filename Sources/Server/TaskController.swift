@@ -6,7 +6,6 @@ import HummingbirdAuth
 import Logging
 import TES
 import TaskStore
-import Transfer
 
 /// The task endpoints of TES 1.1: create, get, list, cancel.
 ///

@@ -12,6 +12,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
+import JobScript
 import Pulsar
 import Server
 import TES

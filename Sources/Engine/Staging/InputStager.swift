@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import JobScript
 import Pulsar
 import TES
 import Transfer

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import JobScript
 import Pulsar
 import TES
 import Transfer

@@ -1,4 +1,5 @@
 import Logging
+import JobScript
 import Pulsar
 import TES
 

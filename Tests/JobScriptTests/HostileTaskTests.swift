@@ -2,7 +2,7 @@ import Foundation
 import TES
 import Testing
 
-@testable import Pulsar
+@testable import JobScript
 
 /// What a task submitter must not be able to do through the job script, tried for real with bash and bubblewrap:
 /// break out of the quoting, make the host-side script read or write outside the job through a planted link, or

@@ -2,7 +2,7 @@ import Foundation
 import TES
 import Testing
 
-@testable import Pulsar
+@testable import JobScript
 
 /// The argv each container runtime really receives from the job script, captured by a recording fake runtime on
 /// the executable path (no Docker, Podman or Apptainer engine runs here): nothing a task gives becomes an option,

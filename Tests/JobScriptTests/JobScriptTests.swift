@@ -2,7 +2,7 @@ import Foundation
 import TES
 import Testing
 
-@testable import Pulsar
+@testable import JobScript
 
 /// The generated job script, run for real with bash and bubblewrap (no Pulsar needed).
 @Suite struct JobScriptTests {

@@ -1,5 +1,3 @@
-import TES
-
 /// Credentials in a task's URLs, kept apart from the task: the stored and shown task has its URLs without passwords
 /// (the user name stays) and with signature and token query parameters redacted; the passwords and the full
 /// queries are stored in a field no view returns.

@@ -1,5 +1,5 @@
 import Foundation
-import Pulsar
+import JobScript
 import TES
 
 /// Runs a rendered job script with bash the way Pulsar does (current directory = the job's working directory),

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Pulsar
+@testable import JobScript
 import TES
 import Testing
 
