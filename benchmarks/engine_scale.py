@@ -1,0 +1,89 @@
+"""Many long tasks in flight on one Pulsar with few job slots (the rest wait in Pulsar's queue): how fast TESP places
+them, what it costs while they run (CPU, status calls a second), and whether any fails though nothing is wrong.
+
+usage: engine_scale.py TESP_URL TESP_PID COUNT [MEASURE_SECONDS]
+
+Prints: placement time and rate, TESP's CPU (% of one core) and the status calls a second to the backend while all
+are in flight, the state counts, then cancels every task and prints how long that took. A benchmark, not a test."""
+import os
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+url, pid, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+measure = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
+api = url + "/ga4gh/tes/v1"
+session = requests.Session()
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def status_calls() -> float:
+    """Status calls made so far (the engine's poll timer count in /metrics)."""
+    text = session.get(url + "/metrics", timeout=30).text
+    match = re.search(r"^tesp_pulsar_poll_duration_seconds_count(?:\{[^}]*\})? ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else float("nan")
+
+
+def states() -> dict:
+    counts = {}
+    for state in ("QUEUED", "INITIALIZING", "RUNNING", "COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELING", "CANCELED"):
+        total, token = 0, None
+        while True:
+            params = {"state": state, "page_size": 2048}
+            if token:
+                params["page_token"] = token
+            page = session.get(api + "/tasks", params=params, timeout=60).json()
+            total += len(page.get("tasks", []))
+            token = page.get("next_page_token")
+            if not token:
+                break
+        if total:
+            counts[state] = total
+    return counts
+
+
+task = {"executors": [{"image": "ubuntu:24.04", "command": ["sleep", "900"]}]}
+started = time.monotonic()
+with ThreadPoolExecutor(8) as pool:
+    ids = list(pool.map(lambda _: session.post(api + "/tasks", json=task, timeout=60).json()["id"], range(count)))
+created = time.monotonic() - started
+print(f"{count} tasks created in {created:.1f} s ({count / created:.0f}/s)")
+
+while True:
+    counts = states()
+    if counts.get("QUEUED", 0) == 0 and all(s in ("INITIALIZING", "RUNNING") for s in counts):
+        break
+    if time.monotonic() - started > 3600:
+        print("not all placed within an hour:", counts)
+        break
+    time.sleep(5)
+placed = time.monotonic() - started
+print(f"all {count} placed and submitted in {placed:.0f} s ({count / placed:.1f}/s): {counts}")
+
+cpu0, calls0, t0 = cpu_seconds(), status_calls(), time.monotonic()
+time.sleep(measure)
+cpu1, calls1, t1 = cpu_seconds(), status_calls(), time.monotonic()
+print(f"in flight for {t1 - t0:.0f} s: TESP CPU {100 * (cpu1 - cpu0) / (t1 - t0):.1f} % of one core, "
+      f"{(calls1 - calls0) / (t1 - t0):.1f} status calls/s to the backend")
+counts = states()
+print("states:", counts)
+print(f"failed though nothing was wrong: {counts.get('SYSTEM_ERROR', 0) + counts.get('EXECUTOR_ERROR', 0)}")
+
+started = time.monotonic()
+with ThreadPoolExecutor(8) as pool:
+    list(pool.map(lambda task_id: session.post(f"{api}/tasks/{task_id}:cancel", json={}, timeout=60), ids))
+while True:
+    counts = states()
+    if set(counts) <= {"CANCELED", "COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"} or time.monotonic() - started > 1800:
+        break
+    time.sleep(5)
+print(f"all canceled in {time.monotonic() - started:.0f} s: {counts}")
