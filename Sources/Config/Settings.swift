@@ -136,6 +136,9 @@ public struct Settings: Codable, Sendable, Equatable {
         public var diskGb: Double?
         /// Labels a task can ask for with `backend_parameters` `tesp_label_<key>=<value>`.
         public var labels: [String: String] = [:]
+        /// Storage hosts near this backend: `engine.placement = "data-locality"` places a task where most of its
+        /// input bytes are near.
+        public var near: [String] = []
 
         public init(name: String, url: String) {
             self.name = name
@@ -143,7 +146,7 @@ public struct Settings: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, kind, url, token, labels, user, password
+            case name, kind, url, token, labels, user, password, near
             case tokenFile = "token_file"
             case maxJobs = "max_jobs"
             case cpuCores = "cpu_cores"
@@ -170,6 +173,7 @@ public struct Settings: Codable, Sendable, Equatable {
             ramGb = try c.decodeIfPresent(Double.self, forKey: .ramGb)
             diskGb = try c.decodeIfPresent(Double.self, forKey: .diskGb)
             labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+            near = try c.decodeIfPresent([String].self, forKey: .near) ?? []
         }
 
         private struct AnyKey: CodingKey {
@@ -239,6 +243,7 @@ public struct Settings: Codable, Sendable, Equatable {
             case leastLoaded = "least-loaded"
             case roundRobin = "round-robin"
             case fitFirst = "fit-first"
+            case dataLocality = "data-locality"
         }
 
         enum CodingKeys: String, CodingKey {

@@ -37,6 +37,7 @@ public final class Engine: Service, TaskEvents {
         backends: BackendRegistry,
         configuration: EngineConfiguration,
         clock: any EngineClock = SystemClock(),
+        inputSizing: (any InputSizing)? = nil,
         logger: Logger
     ) {
         self.store = store
@@ -57,6 +58,7 @@ public final class Engine: Service, TaskEvents {
             placement: Placement(backends: backends.descriptions, policy: configuration.placementPolicy.makePolicy()),
             backends: backends,
             clock: clock,
+            inputSizing: inputSizing,
             logger: logger
         )
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)

@@ -73,6 +73,13 @@ final class CurlEasy {
         return (code, text.isEmpty ? String(cString: curl_easy_strerror(code)) : text)
     }
 
+    /// The size the server announced for the file (HTTP `Content-Length`, FTP `SIZE`), if it did.
+    var contentLength: Int64? {
+        var length: curl_off_t = -1
+        guard tesp_curl_getinfo_off_t(handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK, length >= 0 else { return nil }
+        return Int64(length)
+    }
+
     /// The last response code (HTTP status, or the FTP server's last reply).
     var responseCode: Int {
         var code = 0

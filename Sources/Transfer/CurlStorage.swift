@@ -125,6 +125,18 @@ public struct CurlStorage: Storage {
 
     /// Runs `body` on a transfer thread; cancelling the calling task throws the switch, which aborts the transfer
     /// within a second (libcurl's progress callback) and makes it end with `CancellationError`.
+    public func size(of url: StorageURL, credentials: Credential?) async throws -> Int64? {
+        let netrc = netrcFile
+        let limits = limits
+        return try await cancellable { abortSwitch in
+            let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
+            try curl.set(CURLOPT_NOBODY, 1)  // HTTP HEAD; FTP SIZE (and MDTM), no data connection
+            if url.scheme.hasPrefix("http") { try curl.set(CURLOPT_FOLLOWLOCATION, 1) }
+            try Self.run(curl, url, "size")
+            return curl.contentLength
+        }
+    }
+
     private func cancellable<T: Sendable>(_ body: @escaping @Sendable (CurlAbortSwitch) throws -> T) async throws -> T {
         let abortSwitch = CurlAbortSwitch()
         return try await withTaskCancellationHandler {

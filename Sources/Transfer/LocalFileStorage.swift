@@ -84,6 +84,16 @@ public struct LocalFileStorage: Storage {
         }
     }
 
+    public func size(of url: StorageURL, credentials: Credential?) async throws -> Int64? {
+        let directories = allowedDirectories
+        return try await threads.runIfActive {
+            guard let path = Self.allowedRealPath(url.path, in: directories) else { throw denied(url) }
+            var info = stat()
+            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return Int64(info.st_size)
+        }
+    }
+
     public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
         let directories = allowedDirectories
         return try await threads.runIfActive {

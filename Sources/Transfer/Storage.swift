@@ -21,6 +21,9 @@ public protocol Storage: Sendable {
     func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64
     /// Every file below the directory `url`, recursively.
     func listFiles(under url: StorageURL, credentials: Credential?) async throws -> [RemoteFile]
+    /// The size of the file at `url` without fetching it (HTTP HEAD, FTP SIZE, stat), or `nil` when the server
+    /// does not say.
+    func size(of url: StorageURL, credentials: Credential?) async throws -> Int64?
 }
 
 /// A user name and password for a storage server.

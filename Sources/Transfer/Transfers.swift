@@ -93,6 +93,12 @@ public final class Transfers: Sendable {
         return try await retrying("listing", url, logger: logger) { try await storage.listFiles(under: url, credentials: credential) }
     }
 
+    /// The size of the file at `url`, if its server says (one try, no retries: placement only uses it as a hint).
+    public func size(of url: StorageURL, secret: String?) async -> Int64? {
+        guard let storage = try? self.storage(for: url) else { return nil }
+        return (try? await storage.size(of: url, credentials: credential(for: url, secret: secret))) ?? nil
+    }
+
     private func storage(for url: StorageURL) throws -> any Storage {
         switch url.scheme {
         case "ftp", "ftps", "http", "https": return curl

@@ -99,7 +99,13 @@ struct ServeCommand: AsyncParsableCommand {
             },
             statusCallsPerSecond: engineConfiguration.statusCallsPerSecond
         )
-        let engine = Engine(store: store, backends: backends, configuration: engineConfiguration, logger: logger)
+        let engine = Engine(
+            store: store,
+            backends: backends,
+            configuration: engineConfiguration,
+            inputSizing: TransferInputSizing(transfers: transfers),
+            logger: logger
+        )
         var serverConfiguration = Self.serverConfiguration(settings)
         let descriptions = backends.descriptions
         serverConfiguration.placementProblem = { task in BackendDescription.placementProblem(of: task, on: descriptions) }
@@ -236,7 +242,8 @@ struct ServeCommand: AsyncParsableCommand {
             cpuCores: backend.cpuCores,
             ramGb: backend.ramGb,
             diskGb: backend.diskGb,
-            labels: backend.labels
+            labels: backend.labels,
+            near: backend.near
         )
     }
 

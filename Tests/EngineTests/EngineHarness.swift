@@ -35,6 +35,7 @@ final class EngineHarness: Sendable {
         store: (any TaskStore)? = nil,
         clock: TestClock = TestClock(),
         backends existing: [FakeBackend]? = nil,
+        inputSizing: (any InputSizing)? = nil,
         configure: (inout EngineConfiguration) -> Void = { _ in }
     ) {
         var configuration = Self.configuration()
@@ -48,7 +49,14 @@ final class EngineHarness: Sendable {
             statusCallsPerSecond: configuration.statusCallsPerSecond,
             clock: clock
         )
-        engine = Engine(store: self.store, backends: registry, configuration: configuration, clock: clock, logger: Logger(label: "test"))
+        engine = Engine(
+            store: self.store,
+            backends: registry,
+            configuration: configuration,
+            clock: clock,
+            inputSizing: inputSizing,
+            logger: Logger(label: "test")
+        )
     }
 
     func start() {

@@ -219,6 +219,24 @@ import Testing
         #expect(harness.backend("a").calls("collect") == 1)
     }
 
+    @Test func dataLocalityPlacesTasksNearTheirInputs() async throws {
+        let harness = EngineHarness(
+            [BackendDescription(name: "a", near: ["ftp.a.example"]), BackendDescription(name: "b", near: ["ftp.b.example"])],
+            inputSizing: FixedInputSizing(bytes: ["ftp.a.example": 1 << 30, "ftp.b.example": 1 << 20])
+        ) { $0.placementPolicy = .dataLocality }
+        harness.start()
+        defer { Task { await harness.stop() } }
+        func withInput(_ host: String) -> TESTask {
+            TESTask(inputs: [TESInput(url: "ftp://\(host)/data", path: "/in")], executors: [TESExecutor(image: "x", command: ["true"])])
+        }
+        var onB: [String] = []
+        for _ in 0..<4 { onB.append(try await harness.create(withInput("ftp.b.example"))) }
+        let onA = try await harness.create(withInput("ftp.a.example"))
+        try await advance(harness.clock, until: { harness.backends.map(\.submittedTaskIDs.count).reduce(0, +) == 5 })
+        #expect(Set(harness.backend("b").submittedTaskIDs) == Set(onB))
+        #expect(harness.backend("a").submittedTaskIDs == [onA])
+    }
+
     @Test func aTaskThatNoBackendCanRunEndsSystemErrorSayingWhy() async throws {
         let harness = EngineHarness([BackendDescription(name: "a", cpuCores: 4)])
         harness.start()
@@ -289,6 +307,22 @@ actor FlakyStore: TaskStore {
         #expect(BackendDescription.placementParameterKeys(for: backends) == ["tesp_backend", "tesp_label_gpu", "tesp_label_site"])
     }
 
+    @Test func dataLocalityGoesWhereMostInputBytesAreNearAndElseByLoad() {
+        let near = [
+            BackendDescription(name: "a", near: ["ftp.a.example"]),
+            BackendDescription(name: "b", near: ["s3.b.example", "ftp.b.example"]),
+        ]
+        let placement = Placement(backends: near, policy: DataLocalityPolicy())
+        let mostlyB = PlacementContext(inputBytesByHost: ["ftp.a.example": 10, "s3.b.example": 8, "ftp.b.example": 8])
+        #expect(placement.decide(task(nil), inFlight: ["b": 50], available: { _ in true }, context: mostlyB) == .place(on: "b"))
+        // Nothing near either (or a tie): least-loaded decides.
+        let nowhere = PlacementContext(inputBytesByHost: ["elsewhere.example": 100])
+        #expect(placement.decide(task(nil), inFlight: ["a": 3, "b": 1], available: { _ in true }, context: nowhere) == .place(on: "b"))
+        // The nearest backend is full: the next best gets it.
+        let full = Placement(backends: [BackendDescription(name: "a", maxJobs: 1, near: ["ftp.a.example"]), near[1]], policy: DataLocalityPolicy())
+        #expect(full.decide(task(nil), inFlight: ["a": 1], available: { _ in true }, context: PlacementContext(inputBytesByHost: ["ftp.a.example": 10])) == .place(on: "b"))
+    }
+
     @Test func statusCallsToOneBackendAreSpacedToTheCeiling() async throws {
         let clock = TestClock()
         let limiter = RateLimiter(perSecond: 50, clock: clock)
@@ -308,4 +342,16 @@ final class Counter: Sendable {
     private let count = Synchronization.Mutex(0)
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
+}
+
+/// Input sizes a test gives: bytes by host for every task.
+struct FixedInputSizing: InputSizing {
+    let bytes: [String: Int64]
+    func bytesByHost(of task: TESTask, secrets: [String: String]) async -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for input in task.inputs ?? [] {
+            if let url = input.url.flatMap(StorageURL.init), let size = bytes[url.host] { result[url.host, default: 0] += size }
+        }
+        return result
+    }
 }

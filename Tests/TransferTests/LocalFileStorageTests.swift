@@ -54,6 +54,16 @@ import Testing
         try await fixture.tearDown()
     }
 
+    @Test func sizesAreReadWithoutCopyingAndOnlyInsideTheAllowedDirectories() async throws {
+        let fixture = try Fixture()
+        let storage = fixture.storage
+        #expect(try await storage.size(of: StorageURL(scheme: "file", host: "", path: fixture.allowed.path + "/fine"), credentials: nil) == 5)
+        await #expect(throws: TransferError.self) {
+            _ = try await storage.size(of: StorageURL(scheme: "file", host: "", path: fixture.allowed.path + "/link"), credentials: nil)
+        }
+        try await fixture.tearDown()
+    }
+
     @Test func listingsDoNotFollowLinks() async throws {
         let fixture = try Fixture()
         let url = StorageURL(scheme: "file", host: "", path: fixture.allowed.path)

@@ -72,3 +72,30 @@ def test_two_pulsars_share_tasks_and_a_stopped_one_gets_none(tmp_path, mongodb_u
         tesp.stop()
         a.stop()
         b.stop()
+
+
+def test_data_locality_places_tasks_near_their_inputs(tmp_path, mongodb_uri, http_files):
+    root, base = http_files  # http://127.0.0.1:PORT; the same server is also "localhost"
+    (root / "near.txt").write_text("near\n" * 1000)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "tesp").mkdir()
+    a = Pulsar(tmp_path / "a").start()
+    b = Pulsar(tmp_path / "b").start()
+    backends = [{"name": "site-a", "url": a.url, "token": a.token, "near": ["localhost"]},
+                {"name": "site-b", "url": b.url, "token": b.token, "near": ["127.0.0.1"]}]
+    tesp = Tesp(tmp_path / "tesp", mongodb_uri, a, database="tesp_near_" + uuid.uuid4().hex[:8],
+                TESP_BACKENDS=json.dumps(backends), TESP_ENGINE__PLACEMENT="data-locality").start()
+    try:
+        by_host = {"localhost": base.replace("127.0.0.1", "localhost"), "127.0.0.1": base}
+        ids = {host: [create(tesp.api, {"inputs": [{"url": f"{prefix}/near.txt", "path": "/data/in"}],
+                                        "executors": [executor(["wc", "-c", "/data/in"])]}) for _ in range(4)]
+               for host, prefix in by_host.items()}
+        done = wait_all(tesp.api, [i for group in ids.values() for i in group], timeout=300)
+        assert Counter(task["state"] for task in done.values()) == {"COMPLETE": 8}
+        for host, expected in (("localhost", "site-a"), ("127.0.0.1", "site-b")):
+            assert {done[i]["logs"][0]["metadata"]["tesp_backend"] for i in ids[host]} == {expected}
+    finally:
+        tesp.stop()
+        a.stop()
+        b.stop()

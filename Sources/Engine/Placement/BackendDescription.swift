@@ -10,6 +10,8 @@ public struct BackendDescription: Sendable, Equatable {
     public var diskGb: Double?
     /// Free-form labels a task can ask for (`tesp_label_<key>=<value>` in `backend_parameters`).
     public var labels: [String: String]
+    /// Storage hosts near this backend (data-locality placement).
+    public var near: [String]
 
     public init(
         name: String,
@@ -17,8 +19,10 @@ public struct BackendDescription: Sendable, Equatable {
         cpuCores: Int? = nil,
         ramGb: Double? = nil,
         diskGb: Double? = nil,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:],
+        near: [String] = []
     ) {
+        self.near = near
         self.name = name
         self.maxJobs = maxJobs
         self.cpuCores = cpuCores

@@ -52,7 +52,12 @@ struct Placement: Sendable {
     }
 
     /// Where `task` goes now, given the jobs in flight per backend and the backends that are up.
-    func decide(_ task: TESTask, inFlight: [String: Int], available: (String) -> Bool) -> Decision {
+    func decide(
+        _ task: TESTask,
+        inFlight: [String: Int],
+        available: (String) -> Bool,
+        context: PlacementContext = PlacementContext()
+    ) -> Decision {
         let fitting: [BackendDescription]
         switch self.fitting(task) {
         case .failure(let refusal): return .never(refusal.description)
@@ -65,7 +70,7 @@ struct Placement: Sendable {
             return PlacementCandidate(backend: backend, inFlight: count)
         }
         guard !candidates.isEmpty else { return .wait }
-        return .place(on: policy.choose(among: candidates).backend.name)
+        return .place(on: policy.choose(among: candidates, context: context).backend.name)
     }
 
     private static func fits(_ resources: TESResources?, on backend: BackendDescription) -> Bool {

@@ -9,6 +9,14 @@ public enum PlacementPolicyKind: String, Sendable, CaseIterable, Codable {
     case roundRobin = "round-robin"
     /// The first in the settings that fits: fill one site before the next.
     case fitFirst = "fit-first"
+    /// Where most of the task's input bytes are near (the backend's `near` hosts; sizes from HEAD/SIZE, 1 byte
+    /// when the server does not say); ties, and tasks with nothing near, go by least-loaded.
+    case dataLocality = "data-locality"
+}
+
+/// What a policy may know about the task besides the candidates: its input bytes by storage host.
+struct PlacementContext: Sendable, Equatable {
+    var inputBytesByHost: [String: Int64] = [:]
 }
 
 /// A backend that can take the task now, with its jobs in flight.
@@ -19,11 +27,17 @@ struct PlacementCandidate: Sendable, Equatable {
 
 /// Chooses one of the candidates (never empty, in the order of the settings).
 protocol PlacementPolicy: Sendable {
-    func choose(among candidates: [PlacementCandidate]) -> PlacementCandidate
+    func choose(among candidates: [PlacementCandidate], context: PlacementContext) -> PlacementCandidate
+    /// Whether this policy reads ``PlacementContext/inputBytesByHost`` (asking servers for sizes costs calls).
+    var needsInputSizes: Bool { get }
+}
+
+extension PlacementPolicy {
+    var needsInputSizes: Bool { false }
 }
 
 struct LeastLoadedPolicy: PlacementPolicy {
-    func choose(among candidates: [PlacementCandidate]) -> PlacementCandidate {
+    func choose(among candidates: [PlacementCandidate], context: PlacementContext) -> PlacementCandidate {
         // `min` keeps the first of equal elements: ties go to the first configured.
         candidates.min { $0.inFlight < $1.inFlight }!
     }
@@ -31,7 +45,7 @@ struct LeastLoadedPolicy: PlacementPolicy {
 
 final class RoundRobinPolicy: PlacementPolicy {
     private let turn = Mutex(0)
-    func choose(among candidates: [PlacementCandidate]) -> PlacementCandidate {
+    func choose(among candidates: [PlacementCandidate], context: PlacementContext) -> PlacementCandidate {
         let index = turn.withLock { turn in
             defer { turn &+= 1 }
             return turn
@@ -41,7 +55,19 @@ final class RoundRobinPolicy: PlacementPolicy {
 }
 
 struct FitFirstPolicy: PlacementPolicy {
-    func choose(among candidates: [PlacementCandidate]) -> PlacementCandidate { candidates[0] }
+    func choose(among candidates: [PlacementCandidate], context: PlacementContext) -> PlacementCandidate { candidates[0] }
+}
+
+struct DataLocalityPolicy: PlacementPolicy {
+    var needsInputSizes: Bool { true }
+
+    func choose(among candidates: [PlacementCandidate], context: PlacementContext) -> PlacementCandidate {
+        func nearBytes(_ candidate: PlacementCandidate) -> Int64 {
+            Set(candidate.backend.near.map { $0.lowercased() }).reduce(0) { $0 + context.inputBytesByHost[$1, default: 0] }
+        }
+        let best = candidates.map(nearBytes).max() ?? 0
+        return LeastLoadedPolicy().choose(among: candidates.filter { nearBytes($0) == best }, context: context)
+    }
 }
 
 extension PlacementPolicyKind {
@@ -50,6 +76,7 @@ extension PlacementPolicyKind {
         case .leastLoaded: LeastLoadedPolicy()
         case .roundRobin: RoundRobinPolicy()
         case .fitFirst: FitFirstPolicy()
+        case .dataLocality: DataLocalityPolicy()
         }
     }
 }

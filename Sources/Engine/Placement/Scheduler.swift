@@ -16,12 +16,23 @@ actor Scheduler {
     private let placement: Placement
     private let backends: BackendRegistry
     private let clock: any EngineClock
+    private let inputSizing: (any InputSizing)?
     private let logger: Logger
+    /// Input bytes by host of tasks still waiting, asked once per task (data-locality only).
+    private var sizes: [String: [String: Int64]] = [:]
     /// QUEUED tasks known to this process, waiting to be placed.
     private var pending: Set<String> = []
 
-    init(store: any TaskStore, placement: Placement, backends: BackendRegistry, clock: any EngineClock, logger: Logger) {
+    init(
+        store: any TaskStore,
+        placement: Placement,
+        backends: BackendRegistry,
+        clock: any EngineClock,
+        inputSizing: (any InputSizing)? = nil,
+        logger: Logger
+    ) {
         self.clock = clock
+        self.inputSizing = inputSizing
         self.store = store
         self.placement = placement
         self.backends = backends
@@ -44,18 +55,23 @@ actor Scheduler {
             do {
                 task = try await store.get(id: id, view: .basic)
             } catch let error as TaskStoreError where error.code == .notFound {
-                pending.remove(id)
+                forget(id)
                 continue
             }
             guard task.state == .queued else {
-                pending.remove(id)
+                forget(id)
                 continue
             }
-            switch placement.decide(task, inFlight: counts, available: backends.isAvailable) {
+            var context = PlacementContext()
+            if placement.policy.needsInputSizes, let inputSizing {
+                if sizes[id] == nil { sizes[id] = await inputSizing.bytesByHost(of: task, secrets: try await store.secrets(id: id)) }
+                context.inputBytesByHost = sizes[id] ?? [:]
+            }
+            switch placement.decide(task, inFlight: counts, available: backends.isAvailable, context: context) {
             case .wait:
                 continue
             case .never(let reason):
-                pending.remove(id)
+                forget(id)
                 var log = TESTaskLog()
                 log.systemLogs = ["placement: \(reason)"]
                 if try await store.compareAndSetState(id: id, from: .queued, to: .systemError, logs: [log]) {
@@ -63,7 +79,7 @@ actor Scheduler {
                     logger.warning("Task cannot be placed", metadata: ["tes.task.id": "\(id)", "reason": "\(reason)"])
                 }
             case .place(let name):
-                pending.remove(id)
+                forget(id)
                 // A task placed before (its backend went down) keeps its system logs, which BASIC leaves out.
                 var log = task.logs?.isEmpty == false ? try await store.get(id: id, view: .full).logs?.first ?? TESTaskLog() : TESTaskLog()
                 log.metadata = (log.metadata ?? [:]).merging([TaskRunner.metadataBackend: name], uniquingKeysWith: { _, new in new })
@@ -82,6 +98,11 @@ actor Scheduler {
             }
         }
         return placed
+    }
+
+    private func forget(_ id: String) {
+        pending.remove(id)
+        sizes[id] = nil
     }
 
     /// Whether any backend could take one more job.
