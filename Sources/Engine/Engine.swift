@@ -77,9 +77,6 @@ public final class Engine: Service, TaskEvents {
 
     public func cancelRequested(id: String) { eventSink.yield(.cancel(id)) }
 
-    /// Tasks with a runner in this process (for tests and metrics).
-    public var runningCount: Int { active.count }
-
     public func run() async throws {
         let interval = configuration.scanInterval
         let sink = eventSink
@@ -196,6 +193,4 @@ final class ActiveRunners: Sendable {
     func signal(for id: String) -> OneShotSignal? { runners.withLock { $0[id] } }
 
     func remove(_ id: String) { _ = runners.withLock { $0.removeValue(forKey: id) } }
-
-    var count: Int { runners.withLock { $0.count } }
 }

@@ -15,7 +15,6 @@ public enum TaskCredentials {
     /// `task` with every password and credential query value removed from its input and output URLs, and what was
     /// removed, by ``key(for:)`` and ``queryKey(for:)``.
     public static func extract(from task: TESTask) -> (task: TESTask, secrets: [String: String]) {
-        var task = task
         var secrets: [String: String] = [:]
         func strip(_ text: String?) -> String? {
             guard let text, let url = StorageURL(text), url.password != nil || url.hasSecretQuery else { return text }
@@ -23,17 +22,8 @@ public enum TaskCredentials {
             if url.hasSecretQuery, let query = url.query { secrets[queryKey(for: url)] = query }
             return url.withoutSecrets.text
         }
-        task.inputs = task.inputs?.map { input in
-            var input = input
-            input.url = strip(input.url)
-            return input
-        }
-        task.outputs = task.outputs?.map { output in
-            var output = output
-            output.url = strip(output.url)
-            return output
-        }
-        return (task, secrets)
+        let stripped = mappingURLs(of: task, strip)  // fills `secrets`
+        return (stripped, secrets)
     }
 
     /// `task` with every password and credential query put back into its URLs: what a backend trusted with the
@@ -45,15 +35,20 @@ public enum TaskCredentials {
             if url.user != nil, let password = secrets[key(for: url)] { url.password = password }
             return url == stored ? text : url.text
         }
+        return mappingURLs(of: task, restore)
+    }
+
+    /// `task` with `transform` applied to the URL of every input and output.
+    private static func mappingURLs(of task: TESTask, _ transform: (String?) -> String?) -> TESTask {
         var task = task
         task.inputs = task.inputs?.map { input in
             var input = input
-            input.url = restore(input.url)
+            input.url = transform(input.url)
             return input
         }
         task.outputs = task.outputs?.map { output in
             var output = output
-            output.url = restore(output.url)
+            output.url = transform(output.url)
             return output
         }
         return task

@@ -39,8 +39,6 @@ actor Scheduler {
         self.logger = logger
     }
 
-    var waiting: Int { pending.count }
-
     func enqueue<S: Sequence<String>>(_ ids: S) { pending.formUnion(ids) }
 
     /// Places what can be placed now. - Returns: the ids placed, for the engine to start their runners.
@@ -82,7 +80,7 @@ actor Scheduler {
                 forget(id)
                 // A task placed before (its backend went down) keeps its system logs, which BASIC leaves out.
                 var log = task.logs?.isEmpty == false ? try await store.get(id: id, view: .full).logs?.first ?? TESTaskLog() : TESTaskLog()
-                log.metadata = (log.metadata ?? [:]).merging([TaskRunner.metadataBackend: name], uniquingKeysWith: { _, new in new })
+                log.addMetadata([TaskRunner.metadataBackend: name])
                 log.startTime = log.startTime ?? clock.now
                 let moved = try await store.compareAndSetState(
                     id: id,

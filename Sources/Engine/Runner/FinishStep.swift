@@ -5,8 +5,13 @@ import TaskStore
 
 extension TaskRunner {
     /// Records the outcome with one compare-and-set from the task's state; a task canceled meanwhile is left for
-    /// the next step (which ends it CANCELED). Then cleans the backend's job.
-    func finish(_ task: TESTask, outcome: JobOutcome, backend: (any ComputeBackend)?, logger: Logger) async throws {
+    /// the next step (which ends it CANCELED). Then cleans the job on the backend it ran on (`target`).
+    func finish(
+        _ task: TESTask,
+        outcome: JobOutcome,
+        on target: (backend: any ComputeBackend, job: BackendJob)?,
+        logger: Logger
+    ) async throws {
         let id = task.id!
         var log = task.logs?.first ?? TESTaskLog()
         var next: TESState
@@ -51,8 +56,8 @@ extension TaskRunner {
         EngineMetrics.transition(to: next)
         logger.info("Task finished", metadata: ["tes.task.state": "\(next.rawValue)"])
         if case .systemError(let message, _) = outcome { logger.warning("Task failed", metadata: ["reason": "\(message)"]) }
-        if let backend, next == .complete || !configuration.keepFailedJobs {
-            await clean(try await job(for: task), on: backend, logger: logger)
+        if let target, next == .complete || !configuration.keepFailedJobs {
+            await clean(target.job, on: target.backend, logger: logger)
         }
     }
 

@@ -17,7 +17,7 @@ extension TaskRunner {
         var listening = true
         if let outcome = memory.pending {
             // Collected before the store went away: record it, do not collect (and publish) again.
-            try await finish(task, outcome: outcome, backend: backend, logger: logger)
+            try await finish(task, outcome: outcome, on: (backend, job), logger: logger)
             memory.keep(nil)
             return
         }
@@ -40,7 +40,7 @@ extension TaskRunner {
                 try await finish(
                     task,
                     outcome: .systemError("the task ran longer than the configured limit of \(limit) and was stopped", executors: executors),
-                    backend: backend,
+                    on: (backend, job),
                     logger: logger
                 )
                 return
@@ -75,7 +75,7 @@ extension TaskRunner {
                 try await finish(
                     task,
                     outcome: .systemError("the job is gone from backend '\(backend.name)'", executors: []),
-                    backend: backend,
+                    on: (backend, job),
                     logger: logger
                 )
                 return
@@ -95,12 +95,12 @@ extension TaskRunner {
                     })
                 else { return }
                 memory.keep(outcome)
-                try await finish(task, outcome: outcome, backend: backend, logger: logger)
+                try await finish(task, outcome: outcome, on: (backend, job), logger: logger)
                 memory.keep(nil)
                 return
             case .lost(let reason):
                 let executors = (try? await backend.cancel(job, logger: logger)) ?? []
-                try await finish(task, outcome: .systemError(reason, executors: executors), backend: backend, logger: logger)
+                try await finish(task, outcome: .systemError(reason, executors: executors), on: (backend, job), logger: logger)
                 return
             }
             interval = min(interval * configuration.pollGrowth, configuration.pollMax)
@@ -118,10 +118,8 @@ extension TaskRunner {
     private func markRunning(_ task: TESTask, logger: Logger) async throws -> TESTask? {
         guard task.state == .initializing else { return task }
         var task = task
-        var log = task.logs?.first ?? TESTaskLog()
-        log.metadata = (log.metadata ?? [:]).merging([Self.metadataRunningSince: TESTime.format(clock.now)], uniquingKeysWith: { _, new in new })
-        task.logs = [log] + (task.logs ?? []).dropFirst()
-        guard try await store.compareAndSetState(id: task.id!, from: .initializing, to: .running, logs: task.logs!) else { return nil }
+        let logs = task.updateFirstLog { $0.addMetadata([Self.metadataRunningSince: TESTime.format(clock.now)]) }
+        guard try await store.compareAndSetState(id: task.id!, from: .initializing, to: .running, logs: logs) else { return nil }
         EngineMetrics.transition(to: .running)
         logger.info("Task running")
         task.state = .running

@@ -29,11 +29,8 @@ extension TaskRunner {
             }
             guard prepared != nil else { return }  // canceled: the next step finds CANCELING
             // From here on the job may exist on the backend: the task stays with it.
-            var log = task.logs?.first ?? TESTaskLog()
-            log.metadata = (log.metadata ?? [:]).merging([Self.metadataJobID: job.jobID], uniquingKeysWith: { _, new in new })
-            task.logs = [log] + (task.logs ?? []).dropFirst()
-            try await store.updateLogs(id: id, task.logs!)
-            job.metadata = log.metadata ?? [:]
+            try await store.updateLogs(id: id, task.updateFirstLog { $0.addMetadata([Self.metadataJobID: job.jobID]) })
+            job.metadata = task.logs?.first?.metadata ?? [:]
         }
         guard
             let extra = try await unlessCanceled(id: id, cancel, { [job, logger, starts] in
@@ -41,10 +38,7 @@ extension TaskRunner {
             })
         else { return }
         if !extra.isEmpty {
-            var log = task.logs?.first ?? TESTaskLog()
-            log.metadata = (log.metadata ?? [:]).merging(extra, uniquingKeysWith: { _, new in new })
-            task.logs = [log] + (task.logs ?? []).dropFirst()
-            try await store.updateLogs(id: id, task.logs!)
+            try await store.updateLogs(id: id, task.updateFirstLog { $0.addMetadata(extra) })
         }
         task.dropInputContent()
         try await follow(task, cancel: cancel, memory: memory, logger: logger)

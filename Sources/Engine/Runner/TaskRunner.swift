@@ -163,12 +163,13 @@ struct TaskRunner: Sendable {
                 try? await finishCancel(task, logger: logger)
                 return
             }
-            let backend = try? self.backend(of: task)
-            if let backend, let job = try? await job(for: task), state == .running || state == .initializing {
-                _ = try? await backend.cancel(job, logger: logger)
+            var target: (backend: any ComputeBackend, job: BackendJob)?
+            if let backend = try? self.backend(of: task), let job = try? await job(for: task) { target = (backend, job) }
+            if let target, state == .running || state == .initializing {
+                _ = try? await target.backend.cancel(target.job, logger: logger)
             }
             do {
-                try await finish(task, outcome: .systemError(message, executors: []), backend: backend, logger: logger)
+                try await finish(task, outcome: .systemError(message, executors: []), on: target, logger: logger)
                 return
             } catch {
                 try? await clock.sleep(for: .milliseconds(500))
@@ -177,7 +178,23 @@ struct TaskRunner: Sendable {
     }
 }
 
+extension TESTaskLog {
+    /// Adds `entries` to `metadata`, replacing the keys it has.
+    mutating func addMetadata(_ entries: [String: String]) {
+        metadata = (metadata ?? [:]).merging(entries, uniquingKeysWith: { _, new in new })
+    }
+}
+
 extension TESTask {
+    /// Changes `logs[0]` (made if there is none); later logs stay as they are. - Returns: the logs now.
+    @discardableResult
+    mutating func updateFirstLog(_ change: (inout TESTaskLog) -> Void) -> [TESTaskLog] {
+        var log = logs?.first ?? TESTaskLog()
+        change(&log)
+        logs = [log] + (logs ?? []).dropFirst()
+        return logs!
+    }
+
     /// Forgets the inline content of the inputs (what the engine no longer needs once the job has its files).
     mutating func dropInputContent() {
         inputs = inputs?.map { input in

@@ -18,14 +18,10 @@ actor FakePulsarJobs: PulsarJobs {
 
     private(set) var jobs: [String: Job] = [:]
     private(set) var calls: [String] = []
-    /// When set, every call fails with it (a server that is down, or one that answers 500).
-    var failure: PulsarError?
 
     init(name: String) { self.name = name }
 
     // MARK: What the test does
-
-    func setFailure(_ error: PulsarError?) { failure = error }
 
     func setState(_ jobID: String, _ state: PulsarJobStatus.State, finished: Bool = false, returnCode: Int? = nil) {
         jobs[jobID, default: Job()].status = PulsarJobStatus(state: state, isFinished: finished, returnCode: returnCode)
@@ -50,13 +46,12 @@ actor FakePulsarJobs: PulsarJobs {
         return folder + "/" + name
     }
 
-    private func record(_ call: String) throws {
+    private func record(_ call: String) {
         calls.append(call)
-        if let failure { throw failure }
     }
 
     func setup(jobID: String) throws -> PulsarJobDirectories {
-        try record("setup")
+        record("setup")
         if jobs[jobID] == nil { jobs[jobID] = Job() }
         let root = "/pulsar/staging/\(jobID)"
         return PulsarJobDirectories(
@@ -68,47 +63,47 @@ actor FakePulsarJobs: PulsarJobs {
     }
 
     func upload(jobID: String, name: String, type: PulsarFileType, contents: ByteBuffer) throws {
-        try record("upload")
+        record("upload")
         guard jobs[jobID] != nil else { throw PulsarError(.serverError, "no job \(jobID)") }
         jobs[jobID]!.files[Self.key(type, name)] = contents
     }
 
     func uploadFile(jobID: String, name: String, type: PulsarFileType, path: String) throws {
-        try record("uploadFile")
+        record("uploadFile")
         guard jobs[jobID] != nil else { throw PulsarError(.serverError, "no job \(jobID)") }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         jobs[jobID]!.files[Self.key(type, name)] = ByteBuffer(bytes: data)
     }
 
     func downloadFile(jobID: String, name: String, type: PulsarFileType, to path: String) throws -> Int64 {
-        try record("downloadFile")
+        record("downloadFile")
         guard let buffer = jobs[jobID]?.files[Self.key(type, name)] else { throw PulsarError(.serverError, "no file \(name)") }
         try Data(buffer.readableBytesView).write(to: URL(fileURLWithPath: path))
         return Int64(buffer.readableBytes)
     }
 
     func submit(jobID: String, commandLine: String) throws {
-        try record("submit")
+        record("submit")
         guard jobs[jobID] != nil else { throw PulsarError(.serverError, "no job \(jobID)") }
         jobs[jobID]!.commandLine = commandLine
         jobs[jobID]!.status = PulsarJobStatus(state: .queued, isFinished: false)
     }
 
     func status(jobID: String) throws -> PulsarJobStatus {
-        try record("status")
+        record("status")
         // As Pulsar: an unknown job is "lost".
         return jobs[jobID]?.status ?? PulsarJobStatus(state: .lost, isFinished: true)
     }
 
     func download(jobID: String, name: String, type: PulsarFileType, maxBytes: Int) throws -> ByteBuffer {
-        try record("download")
+        record("download")
         guard let buffer = jobs[jobID]?.files[Self.key(type, name)] else { throw PulsarError(.serverError, "no file \(name)") }
         guard buffer.readableBytes <= maxBytes else { throw PulsarError(.badResponse, "more than \(maxBytes) bytes") }
         return buffer
     }
 
     func cancel(jobID: String) throws {
-        try record("cancel")
+        record("cancel")
         if var job = jobs[jobID], !job.status.isFinished {
             job.canceled = true
             job.status = PulsarJobStatus(state: .cancelled, isFinished: true)
@@ -117,12 +112,12 @@ actor FakePulsarJobs: PulsarJobs {
     }
 
     func clean(jobID: String) throws {
-        try record("clean")
+        record("clean")
         jobs[jobID] = nil
     }
 
     func health() throws -> String {
-        try record("health")
+        record("health")
         return "fake"
     }
 }

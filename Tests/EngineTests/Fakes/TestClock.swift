@@ -20,9 +20,6 @@ final class TestClock: EngineClock {
 
     var now: Date { state.withLock { $0.now } }
 
-    /// Sleeps now waiting for the clock.
-    var sleeping: Int { state.withLock { $0.sleepers.count } }
-
     func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
         if duration <= .zero { return }
