@@ -90,7 +90,10 @@ final class PulsarRESTBackend: ComputeBackend {
         switch status.state {
         case .preprocessing, .queued:
             return .queued
-        case .running, .postprocessing:
+        case .postprocessing:
+            // The script has ended (so its heartbeat has stopped) and Pulsar is about to say how: not dead.
+            return .running
+        case .running:
             // Pulsar runs the job script, whose first step is the first executor (inputs are staged before the
             // submit).
             return await isAlive(job, logger: logger)
