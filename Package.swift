@@ -164,6 +164,8 @@ let package = Package(
                 "Engine", "Pulsar", "JobScript", "TES", "TaskStore", "Transfer", "Client",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

@@ -1,10 +1,12 @@
-"""Many long tasks in flight on one Pulsar with few job slots (the rest wait in Pulsar's queue): how fast TESP places
-them, what it costs while they run (CPU, status calls a second), and whether any fails though nothing is wrong.
+"""Many long tasks in flight on one Pulsar: how fast TESP places them, what it costs while they run (CPU, status
+calls a second, the periodic scan of the store), and whether any fails though nothing is wrong. (Pulsar 0.16's
+queued_python manager does not hold jobs back: its workers pass `montior=` for `monitor=`, so every job runs at once
+whatever `num_concurrent_jobs` says.)
 
 usage: engine_scale.py TESP_URL TESP_PID COUNT [MEASURE_SECONDS]
 
-Prints: placement time and rate, TESP's CPU (% of one core) and the status calls a second to the backend while all
-are in flight, the state counts, then cancels every task and prints how long that took. A benchmark, not a test."""
+Prints: placement time and rate, TESP's CPU (% of one core), the status calls a second to the backend and the cost of
+a scan (store calls, milliseconds) while all are in flight, the state counts, then cancels every task and prints how long that took. A benchmark, not a test."""
 import os
 import re
 import sys
@@ -31,6 +33,19 @@ def status_calls() -> float:
     text = session.get(url + "/metrics", timeout=30).text
     match = re.search(r"^tesp_pulsar_poll_duration_seconds_count(?:\{[^}]*\})? ([0-9.e+]+)$", text, re.M)
     return float(match.group(1)) if match else float("nan")
+
+
+def scan_totals() -> dict:
+    """Per kind of scan (full, queued_and_canceling): scans, seconds spent and store calls made so far."""
+    text = session.get(url + "/metrics", timeout=30).text
+    totals = {}
+    for kind in ("full", "queued_and_canceling"):
+        def value(name: str) -> float:
+            match = re.search(rf'^{name}\{{kind="{kind}"\}} ([0-9.e+-]+)$', text, re.M)
+            return float(match.group(1)) if match else 0.0
+        totals[kind] = (value("tesp_scan_duration_seconds_count"), value("tesp_scan_duration_seconds_sum"),
+                        value("tesp_scan_store_calls_total"))
+    return totals
 
 
 def states() -> dict:
@@ -70,11 +85,16 @@ while True:
 placed = time.monotonic() - started
 print(f"all {count} placed and submitted in {placed:.0f} s ({count / placed:.1f}/s): {counts}")
 
-cpu0, calls0, t0 = cpu_seconds(), status_calls(), time.monotonic()
+cpu0, calls0, scans0, t0 = cpu_seconds(), status_calls(), scan_totals(), time.monotonic()
 time.sleep(measure)
-cpu1, calls1, t1 = cpu_seconds(), status_calls(), time.monotonic()
+cpu1, calls1, scans1, t1 = cpu_seconds(), status_calls(), scan_totals(), time.monotonic()
 print(f"in flight for {t1 - t0:.0f} s: TESP CPU {100 * (cpu1 - cpu0) / (t1 - t0):.1f} % of one core, "
       f"{(calls1 - calls0) / (t1 - t0):.1f} status calls/s to the backend")
+for kind in scans1:
+    scans = scans1[kind][0] - scans0[kind][0]
+    if scans:
+        seconds, calls = scans1[kind][1] - scans0[kind][1], scans1[kind][2] - scans0[kind][2]
+        print(f"  scans ({kind}): {scans:.0f}, {calls / scans:.1f} store calls and {1000 * seconds / scans:.1f} ms each")
 counts = states()
 print("states:", counts)
 print(f"failed though nothing was wrong: {counts.get('SYSTEM_ERROR', 0) + counts.get('EXECUTOR_ERROR', 0)}")

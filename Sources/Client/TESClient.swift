@@ -113,6 +113,9 @@ public struct TESClient: Sendable {
         do {
             response = try await http.execute(request, timeout: configuration.timeout)
         } catch {
+            if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                throw CancellationError()
+            }
             throw TESClientError(status: nil, message: "cannot reach \(configuration.server): \(error)")
         }
         let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)

@@ -64,6 +64,7 @@ extension Settings {
         try check(engine.statusCallsPerSecond >= 0, "engine.status_calls_per_second", "must not be negative")
         try check(engine.healthIntervalSeconds > 0, "engine.health_interval_seconds", "must be positive")
         try check(engine.healthTimeoutSeconds > 0, "engine.health_timeout_seconds", "must be positive")
+        try check(engine.shutdownSeconds >= 0, "engine.shutdown_seconds", "must not be negative")
         try check(Self.runtimes.contains(engine.runtime), "engine.runtime", "must be one of \(Self.runtimes.joined(separator: ", "))")
         try check(sandboxUserIDs != nil, "engine.sandbox_user", "must be a numeric uid:gid other than 0 (such as 65534:65534)")
         try check(engine.pollInitialMs >= 1, "engine.poll_initial_ms", "must be at least 1")

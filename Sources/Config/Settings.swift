@@ -237,6 +237,9 @@ public struct Settings: Codable, Sendable, Equatable {
         /// How often each backend's health is checked, and how long a check may take.
         public var healthIntervalSeconds = 10.0
         public var healthTimeoutSeconds = 5.0
+        /// The longest a graceful shutdown waits for the tasks being driven to stop where they are (they resume at
+        /// the next start).
+        public var shutdownSeconds = 30.0
 
         /// The placement policies (see the README).
         public enum Placement: String, Codable, Sendable, CaseIterable {
@@ -265,6 +268,7 @@ public struct Settings: Codable, Sendable, Equatable {
             case statusCallsPerSecond = "status_calls_per_second"
             case healthIntervalSeconds = "health_interval_seconds"
             case healthTimeoutSeconds = "health_timeout_seconds"
+            case shutdownSeconds = "shutdown_seconds"
         }
     }
 

@@ -77,7 +77,43 @@ public final class Engine: Service, TaskEvents {
 
     public func cancelRequested(id: String) { eventSink.yield(.cancel(id)) }
 
+    /// Drives tasks until a graceful shutdown (or cancellation). A shutdown stops every runner where it is and
+    /// waits for them at most ``EngineConfiguration/shutdownTimeout``: a runner stuck in a call that ignores
+    /// cancellation does not hold the process, and its task, as the store has it, resumes at the next start.
     public func run() async throws {
+        let ended = OneShotSignal()
+        // Fires when the loop ended or a graceful shutdown began, whichever is first.
+        let stopping = OneShotSignal()
+        // Unstructured, so that `run` can stop waiting for it; it inherits the graceful-shutdown handler.
+        let loop = Task {
+            await self.driveTasks()
+            ended.fire()
+            stopping.fire()
+        }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await stopping.wait()
+            } onGracefulShutdown: {
+                stopping.fire()
+            }
+        } onCancel: {
+            loop.cancel()
+        }
+        if !ended.isFired, !Task.isCancelled {
+            let timeout = configuration.shutdownTimeout
+            if await !ended.wait(upTo: timeout, clock: clock) {
+                logger.warning(
+                    "Tasks still stopping at the end of the shutdown time; the next start resumes them",
+                    metadata: ["tasks": "\(active.count)", "engine.shutdown_seconds": "\(timeout)"]
+                )
+                loop.cancel()
+                return
+            }
+        }
+        await loop.value
+    }
+
+    private func driveTasks() async {
         let interval = configuration.scanInterval
         let sink = eventSink
         let clock = self.clock
@@ -140,8 +176,11 @@ public final class Engine: Service, TaskEvents {
     /// every INITIALIZING, RUNNING and PAUSED task without a runner gets one.
     private func scan(full: Bool, in group: inout DiscardingTaskGroup) async {
         let states: [TESState] = full ? [.canceling, .queued, .initializing, .running, .paused] : [.canceling, .queued]
+        let start = ContinuousClock.now
+        var storeCalls = 0
+        defer { EngineMetrics.scan(full: full, duration: ContinuousClock.now - start, storeCalls: storeCalls) }
         for state in states {
-            guard let ids = await ids(in: state) else { return }
+            guard let ids = await ids(in: state, storeCalls: &storeCalls) else { return }
             switch state {
             case .queued:
                 await scheduler.enqueue(ids)
@@ -157,11 +196,12 @@ public final class Engine: Service, TaskEvents {
     }
 
     /// Ids of every task in `state` (`nil` when the store failed).
-    private func ids(in state: TESState) async -> [String]? {
+    private func ids(in state: TESState, storeCalls: inout Int) async -> [String]? {
         var request = TESListRequest(filter: TESTaskFilter(state: state), pageSize: TESListRequest.maxPageSize)
         var ids: [String] = []
         do {
             while true {
+                storeCalls += 1
                 let page = try await store.list(request)
                 ids += page.tasks.compactMap(\.id)
                 guard let next = page.nextAfterID else { break }
@@ -193,4 +233,6 @@ final class ActiveRunners: Sendable {
     func signal(for id: String) -> OneShotSignal? { runners.withLock { $0[id] } }
 
     func remove(_ id: String) { _ = runners.withLock { $0.removeValue(forKey: id) } }
+
+    var count: Int { runners.withLock { $0.count } }
 }

@@ -41,6 +41,9 @@ public struct EngineConfiguration: Sendable {
     public var fullScanEvery: Int
     /// The most status calls a second to one backend, whatever the number of tasks (0: no limit).
     public var statusCallsPerSecond: Double
+    /// The longest a graceful shutdown waits for the runners to stop; the tasks of those still stopping then are
+    /// left as the store has them, for the next start.
+    public var shutdownTimeout: Duration
 
     public init(
         runtime: ContainerRuntime,
@@ -62,7 +65,8 @@ public struct EngineConfiguration: Sendable {
         healthInterval: Duration = .seconds(10),
         healthTimeout: Duration = .seconds(5),
         fullScanEvery: Int = 12,
-        statusCallsPerSecond: Double = 50
+        statusCallsPerSecond: Double = 50,
+        shutdownTimeout: Duration = .seconds(30)
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -84,5 +88,6 @@ public struct EngineConfiguration: Sendable {
         self.healthTimeout = healthTimeout
         self.fullScanEvery = max(1, fullScanEvery)
         self.statusCallsPerSecond = statusCallsPerSecond
+        self.shutdownTimeout = shutdownTimeout
     }
 }

@@ -17,4 +17,11 @@ enum EngineMetrics {
     static func pollDuration(_ duration: Duration) {
         Timer(label: "tesp_pulsar_poll_duration_seconds").record(duration: duration)
     }
+
+    /// How long one scan of the store took and how many store calls it made (`full`: every non-terminal state).
+    static func scan(full: Bool, duration: Duration, storeCalls: Int) {
+        let kind = [("kind", full ? "full" : "queued_and_canceling")]
+        Timer(label: "tesp_scan_duration_seconds", dimensions: kind).record(duration: duration)
+        Counter(label: "tesp_scan_store_calls_total", dimensions: kind).increment(by: storeCalls)
+    }
 }

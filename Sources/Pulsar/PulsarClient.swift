@@ -196,6 +196,10 @@ public struct PulsarClient: PulsarJobs {
         do {
             return try await http.execute(request, timeout: timeout ?? configuration.timeout)
         } catch {
+            // A caller that was cancelled (a cancel, a shutdown) is told so, not that Pulsar failed.
+            if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                throw CancellationError()
+            }
             throw PulsarError(Self.code(of: error), "Pulsar '\(name)' did not answer \(operation): \(Self.describe(error))")
         }
     }

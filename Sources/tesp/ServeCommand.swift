@@ -272,7 +272,8 @@ struct ServeCommand: AsyncParsableCommand {
             placementPolicy: PlacementPolicyKind(rawValue: engine.placement.rawValue) ?? .leastLoaded,
             healthInterval: .milliseconds(Int64(engine.healthIntervalSeconds * 1000)),
             healthTimeout: .milliseconds(Int64(engine.healthTimeoutSeconds * 1000)),
-            statusCallsPerSecond: engine.statusCallsPerSecond
+            statusCallsPerSecond: engine.statusCallsPerSecond,
+            shutdownTimeout: .milliseconds(Int64(engine.shutdownSeconds * 1000))
         )
     }
 

@@ -205,7 +205,7 @@ import Testing
     }
 
     @Test func outputsAreNotPublishedTwiceWhenTheStoreFailsAfterPublishing() async throws {
-        let store = FlakyStore()
+        let store = InstrumentedStore()
         let harness = EngineHarness([BackendDescription(name: "a")], store: store)
         harness.start()
         defer { Task { await harness.stop() } }
@@ -245,36 +245,6 @@ import Testing
         try await harness.wait(for: id, .systemError)
         #expect(try await harness.task(id).logs?.first?.systemLogs == ["placement: no backend has room for one job of 8 CPU cores"])
     }
-}
-
-/// The in-memory store, but the next compare-and-set to a terminal state fails once as "unavailable".
-actor FlakyStore: TaskStore {
-    let inner = InMemoryTaskStore()
-    private var failNext = false
-    private(set) var failures = 0
-
-    func failNextFinish() { failNext = true }
-
-    func create(_ task: TESTask, secrets: [String: String], owner: String?) async throws {
-        try await inner.create(task, secrets: secrets, owner: owner)
-    }
-    func secrets(id: String) async throws -> [String: String] { try await inner.secrets(id: id) }
-    func owner(id: String) async throws -> String? { try await inner.owner(id: id) }
-    func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask {
-        try await inner.get(id: id, view: view, ownedBy: owner)
-    }
-    func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage { await inner.list(request, ownedBy: owner) }
-    func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool {
-        if failNext, next.isTerminal {
-            failNext = false
-            failures += 1
-            throw TaskStoreError(.unavailable, "the store went away")
-        }
-        return try await inner.compareAndSetState(id: id, from: expected, to: next, update: update)
-    }
-    func countByBackend(in states: Set<TESState>) async throws -> [String: Int] { await inner.countByBackend(in: states) }
-    func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
-    func updateLogs(id: String, _ logs: [TESTaskLog]) async throws { try await inner.updateLogs(id: id, logs) }
 }
 
 @Suite struct PlacementTests {

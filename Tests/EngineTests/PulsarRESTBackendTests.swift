@@ -91,6 +91,22 @@ import Transfer
         #expect(try await backend.state(of: job, logger: logger) == .lost("Pulsar 'p' lost the job"))
     }
 
+    @Test func aJobScriptPulsarCouldNotExecuteIsNotStartedAndOneThatRanIsNot() async throws {
+        let pulsar = FakePulsarJobs(name: "p")
+        let backend = backend(pulsar, clock: TestClock())
+        try await backend.prepare(job, logger: logger)
+        _ = try await backend.submit(job, logger: logger)
+        let busy = "/pulsar/staging/tesp-t1/command.sh: /bin/bash: bad interpreter: Text file busy"
+        await pulsar.setState("tesp-t1", .complete, finished: true, returnCode: 126, stderr: busy)
+        #expect(try await backend.collect(job, logger: logger) == .notStarted("Pulsar 'p' could not start the job script (exit code 126): " + busy))
+        // The same exit code after the script recorded an executor: it ran, so it is not started again.
+        await pulsar.write("tesp-t1", JobScript.recordsPath, "{\"event\":\"start\",\"executor\":0,\"time\":1000}\n")
+        guard case .systemError = try await backend.collect(job, logger: logger) else {
+            Issue.record("a job that ran was taken for one that did not start")
+            return
+        }
+    }
+
     @Test func aPoolTimeoutOfOurOwnIsBusyNotTheBackendsFault() {
         #expect(PulsarRESTBackend.backendError(PulsarError(.busy, "pool"), retryServerErrors: true).kind == .busy)
         #expect(PulsarRESTBackend.backendError(PulsarError(.serverError, "500"), retryServerErrors: false).kind == .failed)

@@ -1,5 +1,6 @@
 """The HTTP API as any client sees it: error shapes, limits, the /v1 alias and the served OpenAPI document."""
 import json
+import re
 
 import yaml
 from openapi_spec_validator import validate
@@ -92,7 +93,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, mo
 
     The server here has no reachable Pulsar, so the random tasks it accepts end in SYSTEM_ERROR instead of running.
     """
-    import subprocess
+    import re
+import subprocess
     import sys
     import types
     import uuid
@@ -123,4 +125,8 @@ def test_prometheus_metrics(api, base_url, http):
     text = metrics.text
     assert 'tesp_task_transitions_total{to="COMPLETE"}' in text
     assert "tesp_pulsar_poll_duration_seconds" in text
+    # The scan's cost: at least the start-up scan, which reads every non-terminal state (five store calls or more).
+    full_calls = re.search(r'^tesp_scan_store_calls_total\{kind="full"\} ([0-9.]+)$', text, re.M)
+    assert full_calls and float(full_calls.group(1)) >= 5, text
+    assert 'tesp_scan_duration_seconds_count{kind="full"}' in text
     assert "hb_requests" in text and 'http_response_status_code="200"' in text

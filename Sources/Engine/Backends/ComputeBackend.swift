@@ -49,17 +49,27 @@ public struct BackendJob: Sendable {
     public var owner: String?
     /// The task's `logs[0].metadata`, with what ``ComputeBackend/submit(_:logger:)`` returned.
     public var metadata: [String: String]
+    /// Which start of the task this job is: 1, or more after the backend could not start the earlier jobs
+    /// (``JobOutcome/notStarted(_:)``); kept in `logs[0].metadata` under ``metadataAttempt``.
+    public var attempt: Int
+
+    /// The `logs[0].metadata` key of ``attempt`` (absent: 1).
+    public static let metadataAttempt = "tesp_job_attempt"
 
     public init(task: TESTask, secrets: [String: String] = [:], owner: String? = nil, metadata: [String: String] = [:]) {
         self.taskID = task.id ?? ""
-        self.jobID = Self.jobID(for: task.id ?? "")
+        self.attempt = metadata[Self.metadataAttempt].flatMap(Int.init) ?? 1
+        self.jobID = Self.jobID(for: task.id ?? "", attempt: attempt)
         self.task = task
         self.secrets = secrets
         self.owner = owner
         self.metadata = metadata
     }
 
-    public static func jobID(for taskID: String) -> String { "tesp-\(taskID)" }
+    /// `tesp-<task id>`, and `tesp-<task id>-<attempt>` for a job started again.
+    public static func jobID(for taskID: String, attempt: Int = 1) -> String {
+        attempt > 1 ? "tesp-\(taskID)-\(attempt)" : "tesp-\(taskID)"
+    }
 }
 
 /// A job's progress, in terms every backend can give.
@@ -82,6 +92,10 @@ public enum JobOutcome: Sendable, Equatable {
     case executorError(executors: [TESExecutorLog])
     /// Something outside the executors' own commands failed: the message names the step.
     case systemError(String, executors: [TESExecutorLog])
+    /// The backend could not start the job at all, and nothing of it ran (Pulsar's "Text file busy" race when it
+    /// launches many jobs at once): the runner starts it again as a new job, a few times, before it is a system
+    /// error with this message.
+    case notStarted(String)
 }
 
 /// A backend call that failed.

@@ -27,6 +27,9 @@ extension TaskRunner {
             next = .systemError
             if !executors.isEmpty { log.logs = executors }
             log.systemLogs = (log.systemLogs ?? []) + [message]
+        case .notStarted(let message):
+            next = .systemError
+            log.systemLogs = (log.systemLogs ?? []) + [message]
         }
         log.endTime = clock.now
         let from = task.state ?? .unknown
@@ -55,7 +58,12 @@ extension TaskRunner {
         guard stored else { return }  // someone else moved the task (a cancel): the caller's next step reads it
         EngineMetrics.transition(to: next)
         logger.info("Task finished", metadata: ["tes.task.state": "\(next.rawValue)"])
-        if case .systemError(let message, _) = outcome { logger.warning("Task failed", metadata: ["reason": "\(message)"]) }
+        switch outcome {
+        case .systemError(let message, _), .notStarted(let message):
+            logger.warning("Task failed", metadata: ["reason": "\(message)"])
+        default:
+            break
+        }
         if let target, next == .complete || !configuration.keepFailedJobs {
             await clean(target.job, on: target.backend, logger: logger)
         }

@@ -94,6 +94,11 @@ extension TaskRunner {
                         try await backend.collect(job, logger: logger)
                     })
                 else { return }
+                if case .notStarted(let reason) = outcome,
+                    try await startAgain(task, job: job, on: backend, reason: reason, logger: logger)
+                {
+                    return  // the next step prepares and submits the new job
+                }
                 memory.keep(outcome)
                 try await finish(task, outcome: outcome, on: (backend, job), logger: logger)
                 memory.keep(nil)

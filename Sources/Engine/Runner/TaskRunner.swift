@@ -56,6 +56,9 @@ struct TaskRunner: Sendable {
                 storeRetry = min(storeRetry * 2, .seconds(10))
             } catch let error as TaskStoreError where error.code == .notFound {
                 return
+            } catch where Task.isCancelled {
+                // An error while shutting down (a call cut short) decides nothing: the next start resumes the task.
+                return
             } catch {
                 logger.error("Task runner failed", metadata: ["error": "\(error)"])
                 await failAfterUnexpected(id: id, error: error, logger: logger)
@@ -75,6 +78,11 @@ struct TaskRunner: Sendable {
             case .initializing:
                 try await initialize(task, cancel: cancel, memory: memory, logger: logger)
             case .running, .paused:
+                if Self.isStartingAgain(task) {
+                    // The backend could not start the last job: the new one is prepared and submitted.
+                    try await initialize(task, cancel: cancel, memory: memory, logger: logger)
+                    continue
+                }
                 // Inline input content (up to the body limit per task) went to the backend at the submit: a runner
                 // that follows a job for hours must not hold it.
                 task.dropInputContent()

@@ -42,6 +42,9 @@ final class OneShotSignal: Sendable {
         }
     }
 
+    /// Waits until the signal fires or the waiting task is cancelled.
+    func wait() async { await waitUntilFired() }
+
     private func waitUntilFired() async {
         let id: UInt64? = state.withLock { state in
             if state.fired { return nil }

@@ -23,8 +23,8 @@ actor FakePulsarJobs: PulsarJobs {
 
     // MARK: What the test does
 
-    func setState(_ jobID: String, _ state: PulsarJobStatus.State, finished: Bool = false, returnCode: Int? = nil) {
-        jobs[jobID, default: Job()].status = PulsarJobStatus(state: state, isFinished: finished, returnCode: returnCode)
+    func setState(_ jobID: String, _ state: PulsarJobStatus.State, finished: Bool = false, returnCode: Int? = nil, stderr: String = "") {
+        jobs[jobID, default: Job()].status = PulsarJobStatus(state: state, isFinished: finished, returnCode: returnCode, jobStderr: stderr)
     }
 
     /// Puts a file into the job's working directory, as the job script would.

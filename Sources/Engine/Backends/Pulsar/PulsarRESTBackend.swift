@@ -96,7 +96,7 @@ final class PulsarRESTBackend: ComputeBackend {
         case .running:
             // Pulsar runs the job script, whose first step is the first executor (inputs are staged before the
             // submit).
-            return await isAlive(job, logger: logger)
+            return try await isAlive(job, logger: logger)
                 ? .running
                 : .lost("the job stopped on Pulsar '\(name)' without finishing: its processes are gone (was Pulsar restarted?)")
         case .lost:
@@ -107,7 +107,8 @@ final class PulsarRESTBackend: ComputeBackend {
     }
 
     /// Whether the job script still beats, checked once per heartbeat interval (between checks: yes).
-    private func isAlive(_ job: BackendJob, logger: Logger) async -> Bool {
+    /// - Throws: `CancellationError`: a download cut short by a shutdown says nothing about the job.
+    private func isAlive(_ job: BackendJob, logger: Logger) async throws -> Bool {
         let now = clock.now
         let due = heartbeats.withLock { watches in
             guard var watch = watches[job.jobID] else {
@@ -119,6 +120,7 @@ final class PulsarRESTBackend: ComputeBackend {
         }
         guard due else { return true }
         let beat = try? await pulsar.download(jobID: job.jobID, name: JobScript.heartbeatPath, type: .outputWorkdir, maxBytes: 64)
+        try Task.checkCancellation()
         let value = beat.map { String(buffer: $0) }
         return heartbeats.withLock { watches in
             guard var watch = watches[job.jobID] else { return true }
@@ -139,11 +141,14 @@ final class PulsarRESTBackend: ComputeBackend {
         default:
             break
         }
-        let records = await downloadRecords(job, logger: logger)
+        let records = try await downloadRecords(job, logger: logger)
         let executors = records?.executorLogs ?? []
         guard status.state == .complete, status.returnCode == 0 else {
             let code = status.returnCode.map(String.init) ?? "none"
             let detail = String(status.jobStderr.suffix(2000))
+            if Self.couldNotStart(status, records: records) {
+                return .notStarted("Pulsar '\(name)' could not start the job script (exit code 126): \(detail)")
+            }
             return .systemError(
                 "the job script failed on Pulsar '\(name)' (state \(status.state), exit code \(code)): \(detail)",
                 executors: executors
@@ -161,14 +166,24 @@ final class PulsarRESTBackend: ComputeBackend {
         }
     }
 
+    /// Pulsar 0.16 writes each job's command file and executes it while other threads fork for other jobs; under
+    /// load a fork may still hold the file open for writing, and the exec fails with "Text file busy" (exit code
+    /// 126) before the job script runs. Only that: a script that ran and failed is never started again.
+    static func couldNotStart(_ status: PulsarJobStatus, records: JobRecords?) -> Bool {
+        records == nil && status.returnCode == 126 && status.jobStderr.contains("Text file busy")
+    }
+
     /// The executor records of the job, or `nil` if there are none (a job that never started has no file, and
     /// Pulsar answers 500 for a missing file, so only an unreachable server is retried).
-    private func downloadRecords(_ job: BackendJob, logger: Logger) async -> JobRecords? {
+    /// - Throws: `CancellationError` only: records missing because of a shutdown must not decide the outcome.
+    private func downloadRecords(_ job: BackendJob, logger: Logger) async throws -> JobRecords? {
         do {
             let buffer = try await call("download of the executor records", retryServerErrors: false, logger: logger) {
                 try await pulsar.download(jobID: job.jobID, name: JobScript.recordsPath, type: .outputWorkdir, maxBytes: Self.maxRecordsBytes)
             }
             return JobRecords(parsing: Data(buffer: buffer))
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             logger.warning("Executor records unavailable", metadata: ["error": "\(error)"])
             return nil
@@ -179,7 +194,7 @@ final class PulsarRESTBackend: ComputeBackend {
 
     func cancel(_ job: BackendJob, logger: Logger) async throws -> [TESExecutorLog] {
         try await call("cancel of the Pulsar job", logger: logger) { try await pulsar.cancel(jobID: job.jobID) }
-        return await downloadRecords(job, logger: logger)?.executorLogs ?? []
+        return try await downloadRecords(job, logger: logger)?.executorLogs ?? []
     }
 
     func clean(_ job: BackendJob, logger: Logger) async throws {

@@ -1,0 +1,159 @@
+import Foundation
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Synchronization
+import TES
+import TaskStore
+import Testing
+
+@testable import Engine
+
+/// What the engine reads from the store as time goes on, how it shuts down, and how it lives with backends that
+/// hang or go away for a while.
+@Suite struct EngineLifecycleTests {
+    @Test func laterScansReadOnlyQueuedAndCancelingTasksAndEveryNthReadsAll() async throws {
+        let store = InstrumentedStore()
+        let harness = EngineHarness([BackendDescription(name: "a")], store: store) { $0.fullScanEvery = 3 }
+        harness.start()
+        defer { Task { await harness.stop() } }
+        // Eight scans: the first, the fourth and the seventh are full.
+        try await advance(harness.clock, until: { await store.listedStates.filter { $0 == .queued }.count >= 8 })
+        let listed = await store.listedStates
+        #expect(listed.filter { $0 == .running }.count == 3)
+        #expect(listed.filter { $0 == .initializing }.count == 3)
+        #expect(listed.filter { $0 == .canceling }.count == 8)
+        // Each state fits one page here: a scan that is not full costs two store calls, whatever runs.
+        #expect(Array(listed.prefix(7)) == [.canceling, .queued, .initializing, .running, .paused, .canceling, .queued])
+    }
+
+    @Test func aShutdownWaitsForAStuckRunnerNoLongerThanItsTime() async throws {
+        let harness = EngineHarness([BackendDescription(name: "a")]) { $0.shutdownTimeout = .seconds(5) }
+        let backend = harness.backend("a")
+        try await testGracefulShutdown { trigger in
+            let engine = harness.engine
+            let ended = Mutex(false)
+            let run = Task {
+                try await engine.run()
+                ended.withLock { $0 = true }
+            }
+            let id = try await harness.create()
+            backend.setState(of: id, .running)
+            try await harness.wait(for: id, .running)
+            // Collecting the outputs hangs in a call that ignores cancellation...
+            backend.setStuckCollect(true)
+            backend.setState(of: id, .finished)
+            try await advance(harness.clock, until: { backend.calls("collect") == 1 })
+            trigger.triggerGracefulShutdown()
+            // ...so the engine waits for it for the shutdown time, and no longer.
+            for _ in 0..<24 {
+                harness.clock.advance(by: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            #expect(!ended.withLock { $0 })
+            try await advance(harness.clock, until: { ended.withLock { $0 } })
+            // The task is left as the store has it, for the next start.
+            #expect(try await harness.state(id) == .running)
+            backend.setStuckCollect(false)
+            _ = await run.result
+        }
+    }
+
+    @Test func aShutdownWithNothingStuckEndsAtOnceAndLeavesTasksAsTheyAre() async throws {
+        let harness = EngineHarness([BackendDescription(name: "a")]) { $0.shutdownTimeout = .seconds(3600) }
+        try await testGracefulShutdown { trigger in
+            let engine = harness.engine
+            let run = Task { try await engine.run() }
+            let id = try await harness.create()
+            harness.backend("a").setState(of: id, .running)
+            try await harness.wait(for: id, .running)
+            trigger.triggerGracefulShutdown()
+            // No clock time passes: the runners stop when told.
+            _ = await run.result
+            #expect(try await harness.state(id) == .running)
+        }
+    }
+
+    @Test func aBackendWhoseHealthCheckHangsIsDownAfterTheTimeoutAndGetsNoTasks() async throws {
+        let harness = EngineHarness([BackendDescription(name: "a"), BackendDescription(name: "b")]) {
+            $0.healthTimeout = .seconds(5)
+            $0.placementPolicy = .fitFirst
+        }
+        harness.backend("a").setHangingHealth(true)
+        harness.start()
+        defer { Task { await harness.stop() } }
+        let start = harness.clock.now
+        try await advance(harness.clock, until: { !harness.registry.isAvailable("a") })
+        #expect(harness.clock.now.timeIntervalSince(start) >= 5)
+        #expect(harness.registry.unavailable["a"]?.contains("no answer within") == true)
+        for _ in 0..<4 { try await harness.create() }
+        try await advance(harness.clock, until: { harness.backend("b").submittedTaskIDs.count == 4 })
+        #expect(harness.backend("a").calls("prepare") == 0)
+    }
+
+    @Test func aTaskRunningOnABackendThatGoesAwayIsFollowedWhenItReturnsWithinTheGrace() async throws {
+        let harness = EngineHarness([BackendDescription(name: "a"), BackendDescription(name: "b")]) {
+            $0.placementPolicy = .fitFirst
+            $0.transientGrace = .seconds(60)
+        }
+        harness.start()
+        defer { Task { await harness.stop() } }
+        let a = harness.backend("a")
+        let first = try await harness.create()
+        a.setState(of: first, .running)
+        try await harness.wait(for: first, .running)
+        // a goes away for 40 s: its task stays RUNNING, new tasks go to b.
+        a.setHealthy(false)
+        a.setFailing(BackendError(.unavailable, "connection refused"))
+        try await advance(harness.clock, until: { !harness.registry.isAvailable("a") })
+        let second = try await harness.create()
+        try await advance(harness.clock, until: { harness.backend("b").job(second)?.submissions == 1 })
+        for _ in 0..<150 {
+            harness.clock.advance(by: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(try await harness.state(first) == .running)
+        a.setFailing(nil)
+        a.setHealthy(true)
+        a.setState(of: first, .finished)
+        try await harness.wait(for: first, .complete)
+        #expect(a.job(first)?.submissions == 1)
+    }
+}
+
+/// A job the backend could not start at all (nothing of it ran) is started again as a new job, a few times.
+@Suite struct StartAgainTests {
+    @Test func aJobTheBackendCouldNotStartIsStartedAgainAsANewJob() async throws {
+        let harness = EngineHarness([BackendDescription(name: "a")])
+        harness.start()
+        defer { Task { await harness.stop() } }
+        let a = harness.backend("a")
+        let id = try await harness.create()
+        a.setOutcome(of: id, .notStarted("Pulsar 'a' could not start the job script (exit code 126): Text file busy"))
+        a.setState(of: id, .finished)
+        try await advance(harness.clock, until: { a.job(id, attempt: 2)?.submissions == 1 })
+        #expect(a.job(id)?.cleaned == true)
+        a.setState(of: id, attempt: 2, .finished)
+        try await harness.wait(for: id, .complete)
+        let log = try await harness.task(id).logs?.first
+        #expect(log?.metadata?[TaskRunner.metadataJobID] == "tesp-\(id)-2")
+        #expect(log?.systemLogs?.contains { $0.contains("the task is started again as a new job (attempt 2 of 3)") } == true)
+        #expect(a.job(id)?.submissions == 1 && a.job(id, attempt: 2)?.cleaned == true)
+    }
+
+    @Test func aJobThatNeverStartsEndsSystemErrorAfterThreeAttempts() async throws {
+        let harness = EngineHarness([BackendDescription(name: "a")])
+        let a = harness.backend("a")
+        harness.start()
+        defer { Task { await harness.stop() } }
+        let id = try await harness.create(tell: false)
+        for attempt in 1...3 {
+            a.setOutcome(of: id, attempt: attempt, .notStarted("Text file busy \(attempt)"))
+            a.setState(of: id, attempt: attempt, .finished)
+        }
+        harness.engine.taskCreated(id: id)
+        try await harness.wait(for: id, .systemError)
+        #expect(a.job(id, attempt: 3)?.submissions == 1)
+        #expect(a.job(id, attempt: 4) == nil)
+        #expect(try await harness.task(id).logs?.first?.systemLogs?.last == "Text file busy 3")
+    }
+}
