@@ -1,5 +1,6 @@
 """Cancels that must reach the task wherever it is (output publishing, another TESP process), and transfer slots
 that one user cannot take from the others. Real TESP, Pulsar, MongoDB and HTTP servers."""
+import signal
 import threading
 import time
 import uuid
@@ -79,6 +80,35 @@ def test_a_cancel_stops_output_publishing(api):
         assert task["logs"][0].get("outputs") in (None, [])
     finally:
         trickle.close()
+
+
+def test_a_shutdown_mid_publishing_ends_soon_and_the_next_start_resumes_the_task(tmp_path, mongodb_uri, pulsar):
+    """SIGTERM while an output trickles out: the runner stops where it is (its upload aborts) and the process
+    exits, well within engine.shutdown_seconds; the task stays RUNNING in the store and the next start publishes
+    again (without the abort the upload would hold the process past the low-speed limit, 60 s)."""
+    trickle = _Trickle()
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_shutdown_" + uuid.uuid4().hex[:8],
+                TESP_ENGINE__SHUTDOWN_SECONDS="20", TESP_LOG__LEVEL="info")
+    tesp.start()
+    try:
+        task_id = create(tesp.api, {
+            "outputs": [{"url": trickle.url + "/out.bin", "path": "/data/out.bin"}],
+            "executors": [executor(["sh", "-c", "head -c 1048576 /dev/zero > /data/out.bin"])],
+        })
+        trickle.wait_for_requests(1, timeout=60)
+        started = time.monotonic()
+        tesp.process.send_signal(signal.SIGTERM)
+        assert tesp.process.wait(timeout=50) == 0
+        print(f"TESP stopped {time.monotonic() - started:.1f} s after SIGTERM, mid-publishing")
+        assert "Engine stopped" in tesp.log()
+        tesp.start()
+        assert get(tesp.api, task_id, "MINIMAL")["state"] == "RUNNING"
+        trickle.wait_for_requests(2, timeout=60)  # resumed: the job's outputs are published again
+        assert requests.post(f"{tesp.api}/tasks/{task_id}:cancel", timeout=10).status_code == 200
+        wait_for_state(tesp.api, task_id, "CANCELED", timeout=30)
+    finally:
+        trickle.close()
+        tesp.stop()
 
 
 def test_a_cancel_through_an_api_only_process_stops_the_running_task(tmp_path, mongodb_uri, pulsar):

@@ -93,8 +93,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, mo
 
     The server here has no reachable Pulsar, so the random tasks it accepts end in SYSTEM_ERROR instead of running.
     """
-    import re
-import subprocess
+    import subprocess
     import sys
     import types
     import uuid
