@@ -3,10 +3,11 @@ calls a second, the periodic scan of the store), and whether any fails though no
 queued_python manager does not hold jobs back: its workers pass `montior=` for `monitor=`, so every job runs at once
 whatever `num_concurrent_jobs` says.)
 
-usage: engine_scale.py TESP_URL TESP_PID COUNT [MEASURE_SECONDS]
+usage: engine_scale.py TESP_URL TESP_PID COUNT MEASURE_SECONDS PULSAR_STAGING_DIRECTORY
 
 Prints: placement time and rate, TESP's CPU (% of one core), the status calls a second to the backend and the cost of
 a scan (store calls, milliseconds) while all are in flight, the state counts, then cancels every task and prints how long that took. A benchmark, not a test."""
+import glob
 import os
 import re
 import sys
@@ -16,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 url, pid, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-measure = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
+measure = float(sys.argv[4])
+# Submitted as Pulsar sees it: a job directory with Pulsar's `submitted` marker (the job may wait in its queue).
+pulsar_staging = sys.argv[5]
 api = url + "/ga4gh/tes/v1"
 session = requests.Session()
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -73,17 +76,22 @@ with ThreadPoolExecutor(8) as pool:
 created = time.monotonic() - started
 print(f"{count} tasks created in {created:.1f} s ({count / created:.0f}/s)")
 
+def submitted() -> int:
+    return len(glob.glob(os.path.join(pulsar_staging, "tesp-*", "submitted")))
+
+
 while True:
     counts = states()
-    # Placed: none QUEUED and none INITIALIZING still being set up (a task that already failed counts as placed).
-    if counts.get("QUEUED", 0) == 0 and counts.get("INITIALIZING", 0) == 0:
+    # Placed: every task submitted to Pulsar or already ended (a task that failed counts as placed).
+    ended = sum(counts.get(state, 0) for state in ("COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED"))
+    if submitted() + ended >= count:
         break
     if time.monotonic() - started > 3600:
         print("not all placed within an hour:", counts)
         break
-    time.sleep(5)
+    time.sleep(2)
 placed = time.monotonic() - started
-print(f"all {count} placed and submitted in {placed:.0f} s ({count / placed:.1f}/s): {counts}")
+print(f"all {count} placed and submitted to Pulsar in {placed:.0f} s ({count / placed:.1f}/s): {counts}")
 
 cpu0, calls0, scans0, t0 = cpu_seconds(), status_calls(), scan_totals(), time.monotonic()
 time.sleep(measure)

@@ -153,7 +153,10 @@ public final class Engine: Service, TaskEvents {
 
     private func place(in group: inout DiscardingTaskGroup) async {
         do {
-            for id in try await scheduler.placeWaitingTasks() { startRunner(id: id, in: &group) }
+            let (placed, more) = try await scheduler.placeWaitingTasks(upTo: configuration.placementBatch)
+            for id in placed { startRunner(id: id, in: &group) }
+            // The next batch after whatever else is waiting (a cancel, a scan): the loop never stalls on placing.
+            if more { eventSink.yield(.place) }
         } catch {
             logger.warning("Placing tasks failed; will retry at the next scan", metadata: ["error": "\(error)"])
         }

@@ -44,6 +44,8 @@ public struct EngineConfiguration: Sendable {
     /// The longest a graceful shutdown waits for the runners to stop; the tasks of those still stopping then are
     /// left as the store has them, for the next start.
     public var shutdownTimeout: Duration
+    /// The most waiting tasks the scheduler looks at in one go, between other events.
+    public var placementBatch: Int
 
     public init(
         runtime: ContainerRuntime,
@@ -66,7 +68,8 @@ public struct EngineConfiguration: Sendable {
         healthTimeout: Duration = .seconds(5),
         fullScanEvery: Int = 12,
         statusCallsPerSecond: Double = 50,
-        shutdownTimeout: Duration = .seconds(30)
+        shutdownTimeout: Duration = .seconds(30),
+        placementBatch: Int = 64
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -89,5 +92,6 @@ public struct EngineConfiguration: Sendable {
         self.fullScanEvery = max(1, fullScanEvery)
         self.statusCallsPerSecond = statusCallsPerSecond
         self.shutdownTimeout = shutdownTimeout
+        self.placementBatch = max(1, placementBatch)
     }
 }

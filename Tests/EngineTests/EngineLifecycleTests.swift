@@ -157,3 +157,44 @@ import Testing
         #expect(try await harness.task(id).logs?.first?.systemLogs?.last == "Text file busy 3")
     }
 }
+
+/// Placing many waiting tasks never holds the engine's event loop: they go in short batches, one after another.
+@Suite struct PlacementBatchTests {
+    @Test func manyWaitingTasksArePlacedInBatchesWithoutWaitingForAScan() async throws {
+        // No scan comes (an hour apart, and the clock does not move): only the batches' own follow-ups place.
+        let harness = EngineHarness([BackendDescription(name: "a")]) {
+            $0.placementBatch = 2
+            $0.scanInterval = .seconds(3600)
+        }
+        var ids: [String] = []
+        for _ in 0..<7 { ids.append(try await harness.create(tell: false)) }
+        harness.start()  // the first scan finds all seven; one batch places two
+        defer { Task { await harness.stop() } }
+        for _ in 0..<3000 where harness.backend("a").submittedTaskIDs.count < 7 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(Set(harness.backend("a").submittedTaskIDs) == Set(ids))
+    }
+
+    @Test func aBatchGoesOnWhereTheLastStoppedAndANewRoundStartsAtTheOldest() async throws {
+        let store = InMemoryTaskStore()
+        let harness = EngineHarness([BackendDescription(name: "a", maxJobs: 3)], store: store)
+        var ids: [String] = []
+        for _ in 0..<5 { ids.append(try await harness.create(tell: false)) }
+        let scheduler = Scheduler(
+            store: store,
+            placement: Placement(backends: [BackendDescription(name: "a", maxJobs: 3)], policy: LeastLoadedPolicy()),
+            backends: harness.registry,
+            clock: harness.clock,
+            logger: .init(label: "test")
+        )
+        await scheduler.enqueue(ids)
+        let first = try await scheduler.placeWaitingTasks(upTo: 2)
+        #expect(first.placed == Array(ids[0..<2]) && first.more)
+        // One more fits (max_jobs 3): the batch stops when the backend is full, with no more to do now.
+        let second = try await scheduler.placeWaitingTasks(upTo: 2)
+        #expect(second.placed == [ids[2]] && !second.more)
+        // Room again: the round starts at the oldest still waiting.
+        #expect(try await store.compareAndSetState(id: ids[0], from: .initializing, to: .systemError, logs: []))
+        let third = try await scheduler.placeWaitingTasks(upTo: 2)
+        #expect(third.placed == [ids[3]])
+    }
+}

@@ -22,6 +22,8 @@ actor Scheduler {
     private var sizes: [String: [String: Int64]] = [:]
     /// QUEUED tasks known to this process, waiting to be placed.
     private var pending: Set<String> = []
+    /// Where the last batch stopped, when it stopped at its limit with room left: the next goes on from there.
+    private var resumeAfter: String?
 
     init(
         store: any TaskStore,
@@ -41,14 +43,23 @@ actor Scheduler {
 
     func enqueue<S: Sequence<String>>(_ ids: S) { pending.formUnion(ids) }
 
-    /// Places what can be placed now. - Returns: the ids placed, for the engine to start their runners.
-    func placeWaitingTasks() async throws -> [String] {
-        guard !pending.isEmpty else { return [] }
+    /// Places what can be placed now, looking at `limit` waiting tasks at most, so that one call never holds the
+    /// engine's event loop for long (10,000 waiting tasks are placed in many short batches, with cancels and scans
+    /// between them, and their runners start batch by batch).
+    /// - Returns: the ids placed, for the engine to start their runners, and whether the batch stopped at its
+    ///   limit with tasks still waiting and room left (the engine then asks for the next batch).
+    func placeWaitingTasks(upTo limit: Int = .max) async throws -> (placed: [String], more: Bool) {
+        guard !pending.isEmpty else { return ([], false) }
         var counts = try await store.countByBackend(in: Self.inFlightStates)
         var placed: [String] = []
-        // Ids are ULIDs: sorted, they are in creation order.
-        for id in pending.sorted() {
-            if !hasRoom(counts) { break }  // every backend is full or down: nothing more can go now
+        // Ids are ULIDs: sorted, they are in creation order. A round starts at the oldest; a batch that stopped at
+        // its limit is continued after its last task.
+        let waiting = pending.sorted()
+        let start = resumeAfter.map { after in waiting.firstIndex { $0 > after } ?? waiting.endIndex } ?? waiting.startIndex
+        let batch = waiting[start...].prefix(max(1, limit))
+        resumeAfter = nil
+        for id in batch {
+            if !hasRoom(counts) { return (placed, false) }  // every backend is full or down: nothing more now
             let task: TESTask
             do {
                 task = try await store.get(id: id, view: .basic)
@@ -95,7 +106,12 @@ actor Scheduler {
                 logger.info("Task placed", metadata: ["tes.task.id": "\(id)", "tesp.backend": "\(name)"])
             }
         }
-        return placed
+        guard batch.endIndex < waiting.endIndex, let last = batch.last else {
+            // The end of the list: a batch that began in the middle leaves the oldest to a new round.
+            return (placed, start > waiting.startIndex && hasRoom(counts))
+        }
+        resumeAfter = last
+        return (placed, hasRoom(counts))
     }
 
     private func forget(_ id: String) {
