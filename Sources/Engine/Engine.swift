@@ -13,7 +13,7 @@ import TaskStore
 /// ``EngineConfiguration/fullScanEvery`` scans at all of them again. On shutdown the runners stop where they are
 /// and the store keeps their state for the next start. At most one runner runs per task in this process.
 public final class Engine: Service, TaskEvents {
-    private enum Event: Sendable {
+    enum Event: Sendable {
         case created(String)
         case cancel(String)
         case scan
@@ -31,6 +31,7 @@ public final class Engine: Service, TaskEvents {
     private let events: AsyncStream<Event>
     private let eventSink: AsyncStream<Event>.Continuation
     private let active = ActiveRunners()
+    private let placements: PlacementRequests
 
     public init(
         store: any TaskStore,
@@ -63,13 +64,15 @@ public final class Engine: Service, TaskEvents {
         )
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)
         let sink = eventSink
+        let placements = PlacementRequests(sink: sink)
+        self.placements = placements
         self.health = BackendHealthChecker(
             backends: backends,
             interval: configuration.healthInterval,
             timeout: configuration.healthTimeout,
             clock: clock,
             logger: logger,
-            onChange: { sink.yield(.place) }
+            onChange: { placements.request() }
         )
     }
 
@@ -129,8 +132,9 @@ public final class Engine: Service, TaskEvents {
             for await event in events.cancelOnGracefulShutdown() {
                 switch event {
                 case .created(let id):
+                    // 10,000 tasks created at once make one placement, not 10,000.
                     await scheduler.enqueue([id])
-                    await place(in: &group)
+                    placements.request()
                 case .cancel(let id):
                     if let signal = active.signal(for: id) {
                         signal.fire()
@@ -143,6 +147,7 @@ public final class Engine: Service, TaskEvents {
                     await scan(full: full, in: &group)
                     await place(in: &group)
                 case .place:
+                    placements.started()
                     await place(in: &group)
                 }
             }
@@ -156,7 +161,7 @@ public final class Engine: Service, TaskEvents {
             let (placed, more) = try await scheduler.placeWaitingTasks(upTo: configuration.placementBatch)
             for id in placed { startRunner(id: id, in: &group) }
             // The next batch after whatever else is waiting (a cancel, a scan): the loop never stalls on placing.
-            if more { eventSink.yield(.place) }
+            if more { placements.request() }
         } catch {
             logger.warning("Placing tasks failed; will retry at the next scan", metadata: ["error": "\(error)"])
         }
@@ -166,11 +171,11 @@ public final class Engine: Service, TaskEvents {
         guard let signal = active.register(id) else { return }
         let runner = self.runner
         let active = self.active
-        let sink = eventSink
+        let placements = self.placements
         group.addTask {
             await runner.run(id: id, cancel: signal)
             active.remove(id)
-            sink.yield(.place)  // a place on its backend may be free now, or the task went back to QUEUED
+            placements.request()  // a place on its backend may be free now, or the task went back to QUEUED
         }
     }
 
@@ -238,4 +243,21 @@ final class ActiveRunners: Sendable {
     func remove(_ id: String) { _ = runners.withLock { $0.removeValue(forKey: id) } }
 
     var count: Int { runners.withLock { $0.count } }
+}
+
+/// Asks the engine's loop to place waiting tasks, at most once until it does: a burst of wake-ups (tasks created,
+/// runners ending) makes one `.place` event, not one each, so the loop's queue never fills with placements that
+/// would each read the in-flight counts again.
+final class PlacementRequests: Sendable {
+    private let pending = Atomic<Bool>(false)
+    private let sink: AsyncStream<Engine.Event>.Continuation
+
+    init(sink: AsyncStream<Engine.Event>.Continuation) { self.sink = sink }
+
+    func request() {
+        if !pending.exchange(true, ordering: .acquiringAndReleasing) { sink.yield(.place) }
+    }
+
+    /// The loop is about to place: requests from now on make another event.
+    func started() { pending.store(false, ordering: .releasing) }
 }

@@ -198,3 +198,39 @@ import Testing
         #expect(third.placed == [ids[3]])
     }
 }
+
+/// The `system_logs` line of an EXECUTOR_ERROR names the executor, its exit code and what did not run.
+@Suite struct ExecutorFailureLineTests {
+    func task(_ count: Int, ignoring: Set<Int> = []) -> TESTask {
+        TESTask(executors: (0..<count).map { TESExecutor(image: "img\($0)", command: ["x"], ignoreError: ignoring.contains($0) ? true : nil) })
+    }
+
+    @Test func theFailedExecutorItsCodeAndTheSkippedOnesAreNamed() {
+        let logs = [TESExecutorLog(exitCode: 3), TESExecutorLog(exitCode: 7)]
+        #expect(TaskRunner.executorFailure(of: task(4, ignoring: [0]), executors: logs)
+            == "executors[1] (img1) exited with code 7; executors[2] to [3] did not run")
+        #expect(TaskRunner.executorFailure(of: task(3), executors: [TESExecutorLog(exitCode: 1)])
+            == "executors[0] (img0) exited with code 1; executors[1] to [2] did not run")
+        #expect(TaskRunner.executorFailure(of: task(2), executors: [TESExecutorLog(exitCode: 0), TESExecutorLog(exitCode: 2)])
+            == "executors[1] (img1) exited with code 2")
+        #expect(TaskRunner.executorFailure(of: task(2), executors: [TESExecutorLog(exitCode: -1)])
+            == "executors[0] (img0) did not end; executors[1] did not run")
+    }
+}
+
+@Suite struct PlacementRequestsTests {
+    @Test func aBurstOfRequestsMakesOnePlacementUntilTheLoopTakesIt() async {
+        let (events, sink) = AsyncStream.makeStream(of: Engine.Event.self)
+        let requests = PlacementRequests(sink: sink)
+        for _ in 0..<1000 { requests.request() }
+        requests.started()
+        requests.request()
+        requests.request()
+        sink.finish()
+        var count = 0
+        for await event in events {
+            if case .place = event { count += 1 }
+        }
+        #expect(count == 2)
+    }
+}

@@ -65,6 +65,8 @@ def test_a_failing_executor_stops_the_task(api):
     assert len(logs) == 1
     assert logs[0]["exit_code"] == 7
     assert logs[0]["stderr"] == "bad\n"
+    image = executor(["true"])["image"]
+    assert task["logs"][0]["system_logs"] == [f"executors[0] ({image}) exited with code 7; executors[1] did not run"]
 
 
 def test_ignore_error_runs_the_next_executor(api):

@@ -23,6 +23,7 @@ extension TaskRunner {
         case .executorError(let executors):
             next = .executorError
             log.logs = executors
+            log.systemLogs = (log.systemLogs ?? []) + [Self.executorFailure(of: task, executors: executors)]
         case .systemError(let message, let executors):
             next = .systemError
             if !executors.isEmpty { log.logs = executors }
@@ -90,6 +91,26 @@ extension TaskRunner {
         if try await store.compareAndSetState(id: id, from: .canceling, to: .canceled, logs: logs) {
             EngineMetrics.transition(to: .canceled)
             logger.info("Task canceled")
+        }
+    }
+
+    /// The `system_logs` line of an EXECUTOR_ERROR: which executor failed, with what exit code, and which did not
+    /// run after it (indexes as in `executors` and `logs[0].logs`).
+    static func executorFailure(of task: TESTask, executors: [TESExecutorLog]) -> String {
+        let definitions = task.executors ?? []
+        guard
+            let index = executors.indices.last(where: { index in
+                executors[index].exitCode != 0 && !(definitions.indices.contains(index) && definitions[index].ignoreError == true)
+            })
+        else { return "an executor failed" }
+        let image = definitions.indices.contains(index) ? definitions[index].image.map { " (\($0))" } ?? "" : ""
+        let code = executors[index].exitCode
+        let failed = code == -1 ? "executors[\(index)]\(image) did not end" : "executors[\(index)]\(image) exited with code \(code)"
+        let skipped = definitions.count - (index + 1)
+        switch skipped {
+        case ...0: return failed
+        case 1: return failed + "; executors[\(index + 1)] did not run"
+        default: return failed + "; executors[\(index + 1)] to [\(definitions.count - 1)] did not run"
         }
     }
 }
