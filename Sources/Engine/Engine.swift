@@ -9,12 +9,14 @@ import TaskStore
 ///
 /// Tasks are found through the API's wake-ups and by scanning the store. The first scan resumes every
 /// non-terminal task (INITIALIZING and RUNNING ones re-attach to their job, CANCELING ones are finished); later
-/// scans look only at QUEUED and CANCELING tasks (cheap, whatever the number running), and every
-/// ``EngineConfiguration/fullScanEvery`` scans at all of them again. On shutdown the runners stop where they are
+/// scans look only at CANCELING tasks and at QUEUED ones created since shortly before the newest seen (cheap,
+/// whatever the number running or waiting), and every ``EngineConfiguration/fullScanEvery`` scans at all of them
+/// again. On shutdown the runners stop where they are
 /// and the store keeps their state for the next start. At most one runner runs per task in this process.
 public final class Engine: Service, TaskEvents {
     enum Event: Sendable {
-        case created(String)
+        /// A task is QUEUED: created through this process's API, or placed again by its runner.
+        case queued(String)
         case cancel(String)
         case scan
         /// A runner ended or a backend's health changed: there may be room now.
@@ -31,7 +33,8 @@ public final class Engine: Service, TaskEvents {
     private let events: AsyncStream<Event>
     private let eventSink: AsyncStream<Event>.Continuation
     private let active = ActiveRunners()
-    private let placements: PlacementRequests
+    private let placements: CoalescedEvent
+    private let scans: CoalescedEvent
 
     public init(
         store: any TaskStore,
@@ -45,6 +48,8 @@ public final class Engine: Service, TaskEvents {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        (events, eventSink) = AsyncStream.makeStream(of: Event.self)
+        let sink = eventSink
         self.runner = TaskRunner(
             store: store,
             backends: backends,
@@ -52,6 +57,7 @@ public final class Engine: Service, TaskEvents {
             clock: clock,
             polls: AsyncLimiter(limit: configuration.maxConcurrentPolls),
             starts: AsyncLimiter(limit: configuration.maxStartingTasks),
+            placedAgain: { id in sink.yield(.queued(id)) },
             logger: logger
         )
         self.scheduler = Scheduler(
@@ -62,10 +68,9 @@ public final class Engine: Service, TaskEvents {
             inputSizing: inputSizing,
             logger: logger
         )
-        (events, eventSink) = AsyncStream.makeStream(of: Event.self)
-        let sink = eventSink
-        let placements = PlacementRequests(sink: sink)
+        let placements = CoalescedEvent(.place, sink: sink)
         self.placements = placements
+        scans = CoalescedEvent(.scan, sink: sink)
         self.health = BackendHealthChecker(
             backends: backends,
             interval: configuration.healthInterval,
@@ -76,7 +81,7 @@ public final class Engine: Service, TaskEvents {
         )
     }
 
-    public func taskCreated(id: String) { eventSink.yield(.created(id)) }
+    public func taskCreated(id: String) { eventSink.yield(.queued(id)) }
 
     public func cancelRequested(id: String) { eventSink.yield(.cancel(id)) }
 
@@ -118,20 +123,22 @@ public final class Engine: Service, TaskEvents {
 
     private func driveTasks() async {
         let interval = configuration.scanInterval
-        let sink = eventSink
+        let scans = self.scans
         let clock = self.clock
         let health = self.health
         await withDiscardingTaskGroup { group in
             group.addTask { await health.run() }
             group.addTask {
                 // The periodic scan: a safety net for anything the wake-ups missed (another server's API, restarts).
-                sink.yield(.scan)
-                while (try? await clock.sleep(for: interval)) != nil { sink.yield(.scan) }
+                // A scan slower than the interval is not queued up again behind itself.
+                scans.request()
+                while (try? await clock.sleep(for: interval)) != nil { scans.request() }
             }
-            var scans = 0
+            var scanCount = 0
+            var horizon = QueuedHorizon(lookback: configuration.queuedLookback)
             for await event in events.cancelOnGracefulShutdown() {
                 switch event {
-                case .created(let id):
+                case .queued(let id):
                     // 10,000 tasks created at once make one placement, not 10,000.
                     await scheduler.enqueue([id])
                     placements.request()
@@ -142,9 +149,10 @@ public final class Engine: Service, TaskEvents {
                         startRunner(id: id, in: &group)
                     }
                 case .scan:
-                    let full = scans % configuration.fullScanEvery == 0
-                    scans += 1
-                    await scan(full: full, in: &group)
+                    scans.started()
+                    let full = scanCount % configuration.fullScanEvery == 0
+                    scanCount += 1
+                    await scan(full: full, horizon: &horizon, in: &group)
                     await place(in: &group)
                 case .place:
                     placements.started()
@@ -181,16 +189,19 @@ public final class Engine: Service, TaskEvents {
 
     /// Reads the store for tasks that need this engine: QUEUED ones go to the scheduler, CANCELING ones tell their
     /// runner (a cancel made through another process reaches it only through the store) or get one; with `full`,
-    /// every INITIALIZING, RUNNING and PAUSED task without a runner gets one.
-    private func scan(full: Bool, in group: inout DiscardingTaskGroup) async {
+    /// every INITIALIZING, RUNNING and PAUSED task without a runner gets one. A light scan reads QUEUED tasks back
+    /// to the `horizon` only: the older ones are known already (placed, or waiting in the scheduler).
+    private func scan(full: Bool, horizon: inout QueuedHorizon, in group: inout DiscardingTaskGroup) async {
         let states: [TESState] = full ? [.canceling, .queued, .initializing, .running, .paused] : [.canceling, .queued]
         let start = ContinuousClock.now
         var storeCalls = 0
         defer { EngineMetrics.scan(full: full, duration: ContinuousClock.now - start, storeCalls: storeCalls) }
         for state in states {
-            guard let ids = await ids(in: state, storeCalls: &storeCalls) else { return }
+            let back = state == .queued && !full ? horizon.oldest : nil
+            guard let ids = await ids(in: state, back: back, storeCalls: &storeCalls) else { return }
             switch state {
             case .queued:
+                horizon.saw(ids)
                 await scheduler.enqueue(ids)
             case .canceling:
                 for id in ids {
@@ -203,15 +214,18 @@ public final class Engine: Service, TaskEvents {
         }
     }
 
-    /// Ids of every task in `state` (`nil` when the store failed).
-    private func ids(in state: TESState, storeCalls: inout Int) async -> [String]? {
+    /// Ids of the tasks in `state`, newest first, back to `back` (all without it); `nil` when the store failed.
+    private func ids(in state: TESState, back: String? = nil, storeCalls: inout Int) async -> [String]? {
         var request = TESListRequest(filter: TESTaskFilter(state: state), pageSize: TESListRequest.maxPageSize)
         var ids: [String] = []
         do {
-            while true {
+            pages: while true {
                 storeCalls += 1
                 let page = try await store.list(request)
-                ids += page.tasks.compactMap(\.id)
+                for id in page.tasks.compactMap(\.id) {
+                    if let back, id < back { break pages }
+                    ids.append(id)
+                }
                 guard let next = page.nextAfterID else { break }
                 request.afterID = next
             }
@@ -219,7 +233,7 @@ public final class Engine: Service, TaskEvents {
             logger.warning("Scan of the task store failed", metadata: ["error": "\(error)"])
             return nil
         }
-        EngineMetrics.tasks(in: state, count: ids.count)
+        if back == nil { EngineMetrics.tasks(in: state, count: ids.count) }
         return ids
     }
 }
@@ -245,19 +259,48 @@ final class ActiveRunners: Sendable {
     var count: Int { runners.withLock { $0.count } }
 }
 
-/// Asks the engine's loop to place waiting tasks, at most once until it does: a burst of wake-ups (tasks created,
-/// runners ending) makes one `.place` event, not one each, so the loop's queue never fills with placements that
-/// would each read the in-flight counts again.
-final class PlacementRequests: Sendable {
+/// Asks the engine's loop for an event (a placement, a scan) at most once until the loop takes it: a burst of
+/// wake-ups (tasks created, runners ending, scan ticks while a slow scan runs) makes one event, not one each, so
+/// the loop's queue never fills with placements that would each read the in-flight counts again.
+final class CoalescedEvent: Sendable {
     private let pending = Atomic<Bool>(false)
+    private let event: Engine.Event
     private let sink: AsyncStream<Engine.Event>.Continuation
 
-    init(sink: AsyncStream<Engine.Event>.Continuation) { self.sink = sink }
-
-    func request() {
-        if !pending.exchange(true, ordering: .acquiringAndReleasing) { sink.yield(.place) }
+    init(_ event: Engine.Event, sink: AsyncStream<Engine.Event>.Continuation) {
+        self.event = event
+        self.sink = sink
     }
 
-    /// The loop is about to place: requests from now on make another event.
+    func request() {
+        if !pending.exchange(true, ordering: .acquiringAndReleasing) { sink.yield(event) }
+    }
+
+    /// The loop is about to act on the event: requests from now on make another one.
     func started() { pending.store(false, ordering: .releasing) }
+}
+
+/// How far back a light scan reads QUEUED tasks: to shortly before the newest QUEUED task any scan has seen.
+///
+/// Ids sort by creation time, and every older QUEUED task was seen by an earlier scan or told to the engine by
+/// the API or a runner. The lookback covers tasks another process created with a clock a little behind; the full
+/// scan covers the rest.
+struct QueuedHorizon {
+    let lookback: Duration
+    private(set) var newest: String?
+
+    init(lookback: Duration) { self.lookback = lookback }
+
+    /// The oldest id a light scan reads, `nil` (read all) until a scan has seen a QUEUED task.
+    var oldest: String? {
+        guard let newest, let milliseconds = TESTaskID.milliseconds(of: newest) else { return nil }
+        let (seconds, attoseconds) = lookback.components
+        let back = UInt64(max(0, seconds)) * 1000 + UInt64(max(0, attoseconds) / 1_000_000_000_000_000)
+        return TESTaskID.earliest(atMilliseconds: milliseconds > back ? milliseconds - back : 0)
+    }
+
+    mutating func saw(_ ids: [String]) {
+        guard let top = ids.max(), newest.map({ top > $0 }) ?? true else { return }
+        newest = top
+    }
 }

@@ -46,6 +46,9 @@ public struct EngineConfiguration: Sendable {
     public var shutdownTimeout: Duration
     /// The most waiting tasks the scheduler looks at in one go, between other events.
     public var placementBatch: Int
+    /// How far before the newest QUEUED task seen a light scan reads QUEUED tasks again: tasks created by another
+    /// process whose id is older than that (its clock is behind by more) wait for the next full scan.
+    public var queuedLookback: Duration
 
     public init(
         runtime: ContainerRuntime,
@@ -69,7 +72,8 @@ public struct EngineConfiguration: Sendable {
         fullScanEvery: Int = 12,
         statusCallsPerSecond: Double = 50,
         shutdownTimeout: Duration = .seconds(30),
-        placementBatch: Int = 64
+        placementBatch: Int = 64,
+        queuedLookback: Duration = .seconds(60)
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -93,5 +97,6 @@ public struct EngineConfiguration: Sendable {
         self.statusCallsPerSecond = statusCallsPerSecond
         self.shutdownTimeout = shutdownTimeout
         self.placementBatch = max(1, placementBatch)
+        self.queuedLookback = queuedLookback
     }
 }

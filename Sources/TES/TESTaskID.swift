@@ -26,6 +26,21 @@ public enum TESTaskID {
         return String(decoding: chars, as: UTF8.self)
     }
 
+    /// The millisecond timestamp an id was made with, `nil` for a string that is not an id.
+    public static func milliseconds(of id: String) -> UInt64? {
+        guard isWellFormed(id) else { return nil }
+        var time: UInt64 = 0
+        for char in id.utf8.prefix(10) {
+            time = (time << 5) | UInt64(alphabet.firstIndex(of: char)!)
+        }
+        return time & 0xFFFF_FFFF_FFFF
+    }
+
+    /// The smallest id made at `milliseconds`: every task created then or later has an id at least this one.
+    public static func earliest(atMilliseconds milliseconds: UInt64) -> String {
+        make(milliseconds: milliseconds, random: (0, 0))
+    }
+
     /// Whether `string` has the shape of a task id (used to reject garbage page tokens early).
     public static func isWellFormed(_ string: String) -> Bool {
         string.utf8.count == length && string.utf8.allSatisfy { alphabet.contains($0) }

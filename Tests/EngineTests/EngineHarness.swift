@@ -71,10 +71,14 @@ final class EngineHarness: Sendable {
         _ = await task?.result
     }
 
-    /// Stores a new QUEUED task and tells the engine, as the API does.
+    /// Stores a new QUEUED task (with the next id, or `id`) and tells the engine, as the API does (unless not `tell`).
     @discardableResult
-    func create(_ task: TESTask = TESTask(executors: [TESExecutor(image: "alpine", command: ["true"])]), tell: Bool = true) async throws -> String {
-        let id = ids.withLock { generator in
+    func create(
+        _ task: TESTask = TESTask(executors: [TESExecutor(image: "alpine", command: ["true"])]),
+        id given: String? = nil,
+        tell: Bool = true
+    ) async throws -> String {
+        let id = given ?? ids.withLock { generator in
             generator.next(milliseconds: counter.withLock { $0 += 1; return $0 }, random: { (0, 0) })
         }
         var task = task

@@ -26,6 +26,42 @@ import Testing
         #expect(Array(listed.prefix(7)) == [.canceling, .queued, .initializing, .running, .paused, .canceling, .queued])
     }
 
+    @Test func lightScansReadQueuedTasksOnlyBackToShortlyBeforeTheNewestSeen() async throws {
+        let store = InstrumentedStore()
+        let harness = EngineHarness([BackendDescription(name: "a")], store: store) {
+            $0.fullScanEvery = 4
+            $0.queuedLookback = .seconds(60)
+        }
+        let now: UInt64 = 1_800_000_000_000
+        let first = try await harness.create(id: TESTaskID.make(milliseconds: now, random: (0, 1)), tell: false)
+        harness.start()
+        defer { Task { await harness.stop() } }
+        try await advance(harness.clock, until: { try await harness.state(first) != .queued })
+        // Another process (not telling this engine) stores a task 30 s older than the newest seen, and one 120 s
+        // older.
+        let recent = try await harness.create(id: TESTaskID.make(milliseconds: now - 30_000, random: (0, 1)), tell: false)
+        let old = try await harness.create(id: TESTaskID.make(milliseconds: now - 120_000, random: (0, 1)), tell: false)
+        let scansBefore = await store.listedStates.filter { $0 == .running }.count
+        // The next light scan finds the recent one...
+        try await advance(harness.clock, until: { try await harness.state(recent) != .queued })
+        #expect(try await harness.state(old) == .queued)
+        #expect(await store.listedStates.filter { $0 == .running }.count == scansBefore)
+        // ...and only the next full scan the old one.
+        try await advance(harness.clock, until: { try await harness.state(old) != .queued })
+        #expect(await store.listedStates.filter { $0 == .running }.count == scansBefore + 1)
+    }
+
+    @Test func theHorizonTrailsTheNewestQueuedIdByTheLookbackAndNeverMovesBack() {
+        var horizon = QueuedHorizon(lookback: .seconds(60))
+        #expect(horizon.oldest == nil)
+        horizon.saw([TESTaskID.make(milliseconds: 200_000, random: (1, 1)), TESTaskID.make(milliseconds: 100_000, random: (1, 1))])
+        #expect(horizon.oldest == TESTaskID.earliest(atMilliseconds: 140_000))
+        horizon.saw([TESTaskID.make(milliseconds: 150_000, random: (1, 1))])
+        #expect(horizon.oldest == TESTaskID.earliest(atMilliseconds: 140_000))
+        horizon.saw([])
+        #expect(horizon.oldest == TESTaskID.earliest(atMilliseconds: 140_000))
+    }
+
     @Test func aShutdownWaitsForAStuckRunnerNoLongerThanItsTime() async throws {
         let harness = EngineHarness([BackendDescription(name: "a")]) { $0.shutdownTimeout = .seconds(5) }
         let backend = harness.backend("a")
@@ -218,10 +254,10 @@ import Testing
     }
 }
 
-@Suite struct PlacementRequestsTests {
+@Suite struct CoalescedEventTests {
     @Test func aBurstOfRequestsMakesOnePlacementUntilTheLoopTakesIt() async {
         let (events, sink) = AsyncStream.makeStream(of: Engine.Event.self)
-        let requests = PlacementRequests(sink: sink)
+        let requests = CoalescedEvent(.place, sink: sink)
         for _ in 0..<1000 { requests.request() }
         requests.started()
         requests.request()

@@ -91,7 +91,11 @@ import Testing
     }
 
     @Test func aTaskNotYetSubmittedIsPlacedAgainWhenItsBackendGoesDown() async throws {
-        let harness = EngineHarness([BackendDescription(name: "a"), BackendDescription(name: "b")]) { $0.placementPolicy = .fitFirst }
+        // No scan after the first: the runner itself hands the task back to the scheduler.
+        let harness = EngineHarness([BackendDescription(name: "a"), BackendDescription(name: "b")]) {
+            $0.placementPolicy = .fitFirst
+            $0.scanInterval = .seconds(3600)
+        }
         harness.backend("a").setHoldPrepare(true)  // staging on a goes on...
         harness.start()
         defer { Task { await harness.stop() } }

@@ -40,3 +40,14 @@ import Testing
         #expect(Set(ids).count == ids.count)
     }
 }
+
+@Suite struct TESTaskIDTimeTests {
+    @Test func anIdGivesBackItsMillisecondsAndTheEarliestIdOfAMillisecondSortsFirst() {
+        let id = TESTaskID.make(milliseconds: 1_700_000_123_456, random: (9, 9))
+        #expect(TESTaskID.milliseconds(of: id) == 1_700_000_123_456)
+        #expect(TESTaskID.milliseconds(of: "not an id") == nil)
+        let earliest = TESTaskID.earliest(atMilliseconds: 1_700_000_123_456)
+        #expect(earliest <= id)
+        #expect(TESTaskID.make(milliseconds: 1_700_000_123_455, random: (.max, .max)) < earliest)
+    }
+}

@@ -57,6 +57,7 @@ extension TaskRunner {
             update: TaskUpdate(logs: [log], backend: .clear)
         )
         if moved {
+            placedAgain(task.id!)
             EngineMetrics.transition(to: .queued)
             logger.warning("Backend down before the submit; task queued to be placed again")
         }

@@ -26,6 +26,8 @@ struct TaskRunner: Sendable {
     let polls: AsyncLimiter
     /// Tasks being prepared and submitted at once.
     let starts: AsyncLimiter
+    /// Told of a task this runner put back to QUEUED (its backend went down), for the scheduler to place again.
+    let placedAgain: @Sendable (String) -> Void
     let logger: Logger
 
     /// What a runner keeps while the store is unreachable: an outcome already collected (outputs published) is
