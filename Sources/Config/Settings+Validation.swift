@@ -90,6 +90,9 @@ extension Settings {
         try check(transfer.lowSpeedSeconds >= 1, "transfer.low_speed_seconds", "must be at least 1")
         try check(transfer.maxSecondsPerFile >= 0, "transfer.max_seconds_per_file", "must not be negative")
         try check(transfer.maxFileBytes >= 0, "transfer.max_file_bytes", "must not be negative")
+        try check(["auto", "path", "virtual"].contains(s3.addressing), "s3.addressing", "must be auto, path or virtual")
+        try check(s3.multipartPartMib >= 5, "s3.multipart_part_mib", "must be at least 5 (S3's smallest part)")
+        try check(s3.endpoint.isEmpty || s3.endpoint.hasPrefix("http://") || s3.endpoint.hasPrefix("https://"), "s3.endpoint", "must be an http:// or https:// URL")
         try check(transfer.stagingDirectory.hasPrefix("/"), "transfer.staging_directory", "must be an absolute path")
         try check(transfer.fileAllowedDirectories.allSatisfy { $0.hasPrefix("/") }, "transfer.file_allowed_directories", "must be absolute paths")
         try check(

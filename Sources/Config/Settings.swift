@@ -322,6 +322,33 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
+    /// `s3://bucket/key` URLs: the store (AWS, or an S3-compatible one) and its keys. Without keys in the
+    /// settings, the standard `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` variables are
+    /// read; without any, requests go unsigned (public buckets). Keys for one bucket can also be given as a
+    /// `transfer.credentials` entry `s3://KEY_ID:SECRET@bucket`.
+    public struct S3: Codable, Sendable, Equatable {
+        /// Base URL of an S3-compatible store (`http://minio:9000`); empty: AWS (`AWS_ENDPOINT_URL_S3` or
+        /// `AWS_ENDPOINT_URL` when set).
+        public var endpoint = ""
+        /// The region requests are signed for; empty: `AWS_REGION`, `AWS_DEFAULT_REGION`, else us-east-1.
+        public var region = ""
+        /// auto (virtual-host on AWS, path-style elsewhere), path or virtual.
+        public var addressing = "auto"
+        public var accessKeyID = Secret("")
+        public var secretAccessKey = Secret("")
+        public var sessionToken = Secret("")
+        /// Outputs larger than this go up as multipart uploads in parts of this size (at least 5).
+        public var multipartPartMib = 64
+
+        enum CodingKeys: String, CodingKey {
+            case endpoint, region, addressing
+            case accessKeyID = "access_key_id"
+            case secretAccessKey = "secret_access_key"
+            case sessionToken = "session_token"
+            case multipartPartMib = "multipart_part_mib"
+        }
+    }
+
     /// Who may call the task endpoints, and which tasks each caller sees.
     public struct Auth: Codable, Sendable, Equatable {
         /// none (anyone, anonymous: local development), basic (HTTP Basic) or oidc (bearer JWTs).
@@ -393,13 +420,14 @@ public struct Settings: Codable, Sendable, Equatable {
     public var backends: [Backend] = []
     public var engine = Engine()
     public var transfer = Transfer()
+    public var s3 = S3()
     public var auth = Auth()
     public var log = Log()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, pulsar, backends, engine, transfer, auth, log
+        case server, db, tasks, pulsar, backends, engine, transfer, s3, auth, log
         case serviceInfo = "service_info"
     }
 }

@@ -71,23 +71,25 @@ private struct TaskChecker {
         if let problem = TESPath.problem(with: path, allowRoot: allowRoot) { fail(field, problem) }
     }
 
-    /// A location in storage: a URL with a scheme the server supports, or an absolute path (which the spec allows
-    /// as a local file), parsed by ``StorageURL``, the parser the transfers use. Local files must lie in an allowed
-    /// directory (links are resolved again when the file is opened).
-    mutating func location(_ url: String?, _ field: String) {
+    /// A location in storage: a URL with a scheme the server can read (inputs) or write (outputs), or an absolute
+    /// path (which the spec allows as a local file), parsed by ``StorageURL``, the parser the transfers use. Local
+    /// files must lie in an allowed directory (links are resolved again when the file is opened).
+    mutating func location(_ url: String?, _ field: String, writing: Bool) {
         guard let url, !url.isEmpty else { return fail(field, "required, but empty") }
         text(url, field)
+        let schemes = writing ? limits.writableURLSchemes : limits.readableURLSchemes
+        let verb = writing ? "written to" : "read from"
         if !url.hasPrefix("/") {
             guard let colon = url.firstIndex(of: ":"), colon != url.startIndex, url.first!.isLetter,
                 url[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) })
             else { return fail(field, "must be a URL with a scheme (such as ftp://host/path) or an absolute path") }
             let scheme = url[..<colon].lowercased()
-            if !limits.supportedURLSchemes.isEmpty, !limits.supportedURLSchemes.contains(scheme) {
-                let known = limits.supportedURLSchemes.sorted().joined(separator: ", ")
-                return fail(field, "\(scheme):// is not supported (supported: \(known))")
+            if !schemes.isEmpty, !schemes.contains(scheme) {
+                let known = schemes.sorted().joined(separator: ", ")
+                return fail(field, "\(scheme):// URLs cannot be \(verb) here (supported: \(known))")
             }
-        } else if !limits.supportedURLSchemes.isEmpty, !limits.supportedURLSchemes.contains("file") {
-            return fail(field, "local paths (file://) are not supported")
+        } else if !schemes.isEmpty, !schemes.contains("file") {
+            return fail(field, "local paths (file://) cannot be \(verb) here")
         }
         if let problem = StorageURL.problem(with: url) { return fail(field, problem) }
         guard let parsed = StorageURL(url) else { return fail(field, "cannot be parsed") }
@@ -148,7 +150,7 @@ private struct TaskChecker {
                     fail(field, "either url or content is required")
                     continue
                 }
-                location(input.url, "\(field).url")
+                location(input.url, "\(field).url", writing: false)
             }
         }
     }
@@ -159,7 +161,7 @@ private struct TaskChecker {
         for (index, output) in outputs.enumerated() {
             let field = "outputs[\(index)]"
             requiredPath(output.path, "\(field).path")
-            location(output.url, "\(field).url")
+            location(output.url, "\(field).url", writing: true)
             text(output.name, "\(field).name")
             text(output.description, "\(field).description")
             guard let path = output.path, TESPath.hasWildcards(path) else { continue }

@@ -9,8 +9,9 @@ public struct TESValidationLimits: Sendable, Equatable {
     public var maxDiskGb: Double
     /// The `backend_parameters` keys this server supports, matched case-insensitively.
     public var supportedBackendParameters: [String]
-    /// URL schemes inputs and outputs may use (lower case); empty: any scheme.
-    public var supportedURLSchemes: Set<String>
+    /// URL schemes inputs may be read from, and outputs written to (lower case); empty: any scheme.
+    public var readableURLSchemes: Set<String>
+    public var writableURLSchemes: Set<String>
     /// Directories `file://` URLs (and bare absolute paths) may point into; empty: `file://` is refused.
     public var allowedFileDirectories: [String]
     /// Tags one task may have, and bytes one tag key or value may hold.
@@ -26,7 +27,8 @@ public struct TESValidationLimits: Sendable, Equatable {
         maxRAMGb: Double = 65_536,
         maxDiskGb: Double = 1_048_576,
         supportedBackendParameters: [String] = [],
-        supportedURLSchemes: Set<String> = [],
+        readableURLSchemes: Set<String> = [],
+        writableURLSchemes: Set<String> = [],
         allowedFileDirectories: [String] = [],
         maxTags: Int = 256,
         maxTagBytes: Int = 4096
@@ -41,7 +43,8 @@ public struct TESValidationLimits: Sendable, Equatable {
         self.maxRAMGb = maxRAMGb
         self.maxDiskGb = maxDiskGb
         self.supportedBackendParameters = supportedBackendParameters
-        self.supportedURLSchemes = supportedURLSchemes
+        self.readableURLSchemes = readableURLSchemes
+        self.writableURLSchemes = writableURLSchemes
         self.allowedFileDirectories = allowedFileDirectories
     }
 }

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import NIOPosix
 
 /// One libcurl easy handle, made, used and freed inside one call on a transfer thread (never shared).
 final class CurlEasy {
@@ -7,6 +8,10 @@ final class CurlEasy {
     /// The open-socket callback's user data; kept here so that it lives as long as the handle.
     private(set) var socketGuard: CurlSocketGuard?
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// Request headers set with ``setHeaders(_:)``; libcurl reads the list until the transfer ends.
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The response's header lines, when ``captureResponseHeaders()`` asked for them.
+    private var headerSink: CurlMemorySink?
 
     init() throws {
         CurlRuntime.start()
@@ -17,7 +22,37 @@ final class CurlEasy {
         try set(CURLOPT_CONNECTTIMEOUT, 30)
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        if let headerList { curl_slist_free_all(headerList) }
+    }
+
+    /// Sends `headers` (`Name: value` lines) with the request, replacing any set before.
+    func setHeaders(_ headers: [String]) throws {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers { list = curl_slist_append(list, header) }
+        try check(tesp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list), "setting the request headers")
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = list
+    }
+
+    /// Keeps the response's header lines for ``responseHeader(_:)``.
+    func captureResponseHeaders() throws {
+        let sink = CurlMemorySink(limit: 1 << 20)
+        headerSink = sink
+        try set(CURLOPT_HEADERFUNCTION, callback: curlWriteToMemory)
+        try set(CURLOPT_HEADERDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
+    }
+
+    /// The value of the last response header called `name` (case-insensitive), if headers were captured.
+    func responseHeader(_ name: String) -> String? {
+        guard let sink = headerSink else { return nil }
+        let wanted = name.lowercased() + ":"
+        return String(decoding: sink.data, as: UTF8.self)
+            .split(whereSeparator: \.isNewline)
+            .last { $0.lowercased().hasPrefix(wanted) }
+            .map { $0.dropFirst(wanted.count).trimmingCharacters(in: .whitespaces) }
+    }
 
     func set(_ option: CURLoption, _ value: Int) throws {
         try check(tesp_curl_setopt_long(handle, option, value), "setting option \(option.rawValue)")
@@ -110,10 +145,13 @@ final class CurlFileStream {
     var failed = false
     /// The download was stopped because it passed `maxBytes`.
     var exceededLimit = false
+    /// The most an upload reads from `descriptor` (one part of a multipart upload); 0: to the end of the file.
+    let readLimit: Int64
 
-    init(descriptor: Int32, maxBytes: Int64 = 0) {
+    init(descriptor: Int32, maxBytes: Int64 = 0, readLimit: Int64 = 0) {
         self.descriptor = descriptor
         self.maxBytes = maxBytes
+        self.readLimit = readLimit
     }
 }
 
@@ -150,8 +188,11 @@ let curlWriteToFile: tesp_curl_data_callback = { pointer, size, count, context i
 let curlReadFromFile: tesp_curl_data_callback = { pointer, size, count, context in
     guard let pointer, let context else { return tesp_curl_readfunc_abort() }
     let stream = Unmanaged<CurlFileStream>.fromOpaque(context).takeUnretainedValue()
+    var wanted = size * count
+    if stream.readLimit > 0 { wanted = min(wanted, Int(max(0, stream.readLimit - stream.bytes))) }
+    if wanted == 0 { return 0 }
     while true {
-        let result = read(stream.descriptor, pointer, size * count)
+        let result = read(stream.descriptor, pointer, wanted)
         if result < 0 {
             if errno == EINTR { continue }
             stream.failed = true
@@ -169,6 +210,20 @@ let curlWriteToMemory: tesp_curl_data_callback = { pointer, size, count, context
     guard sink.data.count + total <= sink.limit else { return 0 }
     sink.data.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: total)
     return total
+}
+
+extension NIOThreadPool {
+    /// Runs `body` (blocking libcurl work) on one of the pool's threads; cancelling the calling task throws the
+    /// switch, which aborts the transfer within a second (libcurl's progress callback) and makes it end with
+    /// `CancellationError`.
+    func runCancellable<T: Sendable>(_ body: @escaping @Sendable (CurlAbortSwitch) throws -> T) async throws -> T {
+        let abortSwitch = CurlAbortSwitch()
+        return try await withTaskCancellationHandler {
+            try await runIfActive { try body(abortSwitch) }
+        } onCancel: {
+            abortSwitch.abort()
+        }
+    }
 }
 
 /// Thrown from any thread (the cancelling task's) and read by libcurl's progress callback on the transfer thread.

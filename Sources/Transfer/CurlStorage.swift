@@ -123,8 +123,6 @@ public struct CurlStorage: Storage {
         return MLSDEntry.parse(text)
     }
 
-    /// Runs `body` on a transfer thread; cancelling the calling task throws the switch, which aborts the transfer
-    /// within a second (libcurl's progress callback) and makes it end with `CancellationError`.
     public func size(of url: StorageURL, credentials: Credential?) async throws -> Int64? {
         let netrc = netrcFile
         let limits = limits
@@ -138,16 +136,14 @@ public struct CurlStorage: Storage {
     }
 
     private func cancellable<T: Sendable>(_ body: @escaping @Sendable (CurlAbortSwitch) throws -> T) async throws -> T {
-        let abortSwitch = CurlAbortSwitch()
-        return try await withTaskCancellationHandler {
-            try await threads.runIfActive { try body(abortSwitch) }
-        } onCancel: {
-            abortSwitch.abort()
-        }
+        try await threads.runCancellable(body)
     }
 
-    private static func prepare(
+    /// A handle for `url` with TESP's limits, the abort switch, the denied networks and credentials (user and
+    /// password, else the netrc file) set. S3 passes the URL to call (`address`) and signs instead.
+    static func prepare(
         _ url: StorageURL,
+        address: String? = nil,
         credentials: Credential?,
         netrc: String,
         limits: TransferLimits,
@@ -155,7 +151,7 @@ public struct CurlStorage: Storage {
     ) throws -> CurlEasy {
         let curl = try CurlEasy()
         try curl.abortWhen(abortSwitch)
-        try curl.set(CURLOPT_URL, url.withoutCredentials.text)
+        try curl.set(CURLOPT_URL, address ?? url.withoutCredentials.text)
         try curl.set(CURLOPT_LOW_SPEED_LIMIT, max(1, limits.lowSpeedBytesPerSecond))
         try curl.set(CURLOPT_LOW_SPEED_TIME, max(1, limits.lowSpeedSeconds))
         if limits.maxSecondsPerFile > 0 { try curl.set(CURLOPT_TIMEOUT, limits.maxSecondsPerFile) }
@@ -168,20 +164,27 @@ public struct CurlStorage: Storage {
             try curl.set(CURLOPT_NETRC_FILE, netrc)
         }
         if url.scheme.hasPrefix("http") {
+            // S3 reads its error bodies, so it leaves this off.
             try curl.set(CURLOPT_FAILONERROR, 1)
             try curl.set(CURLOPT_USERAGENT, "TESP")
         }
         return curl
     }
 
-    private static func run(_ curl: CurlEasy, _ url: StorageURL, _ operation: String) throws {
+    static func run(_ curl: CurlEasy, _ url: StorageURL, _ operation: String) throws {
         let (code, message) = curl.perform()
         guard code != CURLE_OK else { return }
-        if code == CURLE_ABORTED_BY_CALLBACK { throw CancellationError() }
+        throw failure(of: curl, code: code, message: message, url: url, operation: operation)
+    }
+
+    /// The error a failed libcurl transfer ends with: `CancellationError` when the abort switch stopped it, a
+    /// refused address, else what ``classify(_:response:message:url:operation:)`` makes of it.
+    static func failure(of curl: CurlEasy, code: CURLcode, message: String, url: StorageURL, operation: String) -> any Error {
+        if code == CURLE_ABORTED_BY_CALLBACK { return CancellationError() }
         if let refused = curl.socketGuard?.refusedAddress {
-            throw TransferError(.denied, "\(operation) of \(url) refused: \(refused) is in transfer.denied_networks")
+            return TransferError(.denied, "\(operation) of \(url) refused: \(refused) is in transfer.denied_networks")
         }
-        throw classify(code, response: curl.responseCode, message: message, url: url, operation: operation)
+        return classify(code, response: curl.responseCode, message: message, url: url, operation: operation)
     }
 
     /// Turns a libcurl failure into a transient or permanent ``TransferError``.

@@ -23,6 +23,8 @@ public final class Transfers: Sendable {
         public var credentials: [StorageURL]
         /// Bounds on listings, speed, duration and size.
         public var limits: TransferLimits
+        /// Where `s3://` URLs go, and with which keys (none: unsigned requests, for public buckets).
+        public var s3: S3Configuration
 
         public init(
             maxConcurrent: Int = 8,
@@ -31,9 +33,11 @@ public final class Transfers: Sendable {
             allowedFileDirectories: [String] = [],
             netrcFile: String = "",
             credentials: [StorageURL] = [],
-            limits: TransferLimits = .init()
+            limits: TransferLimits = .init(),
+            s3: S3Configuration = .init()
         ) {
             self.limits = limits
+            self.s3 = s3
             self.maxConcurrent = maxConcurrent
             self.retries = retries
             self.retryDelay = retryDelay
@@ -43,26 +47,33 @@ public final class Transfers: Sendable {
         }
     }
 
-    /// The URL schemes TESP can read and write.
-    public static let supportedSchemes: Set<String> = ["ftp", "ftps", "http", "https", "file"]
-
     public let configuration: Configuration
+    /// Every kind of storage, by scheme: what tasks may read and write.
+    public let storage: StorageRegistry
     private let threads: NIOThreadPool
-    private let curl: CurlStorage
-    private let files: LocalFileStorage
     private let logger: Logger
 
     public init(_ configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.threads = NIOThreadPool(numberOfThreads: max(1, configuration.maxConcurrent))
         self.threads.start()
-        self.curl = CurlStorage(threads: threads, netrcFile: configuration.netrcFile, limits: configuration.limits)
-        self.files = LocalFileStorage(
-            allowedDirectories: configuration.allowedFileDirectories,
-            threads: threads,
-            limits: configuration.limits
-        )
+        self.storage = Self.registry(configuration, threads: threads)
         self.logger = logger
+    }
+
+    /// The kinds of storage for `configuration`, their blocking work on `threads`.
+    public static func registry(_ configuration: Configuration, threads: NIOThreadPool) -> StorageRegistry {
+        StorageRegistry([
+            .init(
+                schemes: ["ftp", "ftps", "http", "https"],
+                storage: CurlStorage(threads: threads, netrcFile: configuration.netrcFile, limits: configuration.limits)
+            ),
+            .init(
+                schemes: ["file"],
+                storage: LocalFileStorage(allowedDirectories: configuration.allowedFileDirectories, threads: threads, limits: configuration.limits)
+            ),
+            .init(schemes: ["s3"], storage: S3Storage(threads: threads, configuration: configuration.s3, limits: configuration.limits)),
+        ])
     }
 
     /// Stops the transfer threads; call once, when nothing transfers any more.
@@ -72,7 +83,7 @@ public final class Transfers: Sendable {
 
     /// `logger` (with the task's id) tells of retries; without one, the transfers' own.
     public func download(_ url: StorageURL, to localPath: String, secret: String?, logger: Logger? = nil) async throws -> Int64 {
-        let storage = try self.storage(for: url)
+        let storage = try self.storage.reader(for: url)
         let credential = credential(for: url, secret: secret)
         let bytes = try await retrying("download", url, logger: logger) { try await storage.download(url, to: localPath, credentials: credential) }
         Self.countBytes(bytes, direction: "in", url: url)
@@ -80,7 +91,7 @@ public final class Transfers: Sendable {
     }
 
     public func upload(_ localPath: String, to url: StorageURL, secret: String?, logger: Logger? = nil) async throws -> Int64 {
-        let storage = try self.storage(for: url)
+        let storage = try self.storage.writer(for: url)
         let credential = credential(for: url, secret: secret)
         let bytes = try await retrying("upload", url, logger: logger) { try await storage.upload(localPath, to: url, credentials: credential) }
         Self.countBytes(bytes, direction: "out", url: url)
@@ -88,23 +99,15 @@ public final class Transfers: Sendable {
     }
 
     public func listFiles(under url: StorageURL, secret: String?, logger: Logger? = nil) async throws -> [RemoteFile] {
-        let storage = try self.storage(for: url)
+        let storage = try self.storage.reader(for: url)
         let credential = credential(for: url, secret: secret)
         return try await retrying("listing", url, logger: logger) { try await storage.listFiles(under: url, credentials: credential) }
     }
 
     /// The size of the file at `url`, if its server says (one try, no retries: placement only uses it as a hint).
     public func size(of url: StorageURL, secret: String?) async -> Int64? {
-        guard let storage = try? self.storage(for: url) else { return nil }
+        guard let storage = try? self.storage.reader(for: url) else { return nil }
         return (try? await storage.size(of: url, credentials: credential(for: url, secret: secret))) ?? nil
-    }
-
-    private func storage(for url: StorageURL) throws -> any Storage {
-        switch url.scheme {
-        case "ftp", "ftps", "http", "https": return curl
-        case "file": return files
-        default: throw TransferError(.unsupported, "\(url.scheme):// URLs are not supported")
-        }
     }
 
     /// The credential for `url`: its user with the password the task came with (`secret`), else the configured

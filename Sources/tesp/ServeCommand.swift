@@ -106,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             inputSizing: TransferInputSizing(transfers: transfers),
             logger: logger
         )
-        var serverConfiguration = Self.serverConfiguration(settings)
+        var serverConfiguration = Self.serverConfiguration(settings, storage: transfers.storage)
         let descriptions = backends.descriptions
         serverConfiguration.placementProblem = { task in BackendDescription.placementProblem(of: task, on: descriptions) }
         let engineEnabled = settings.engine.enabled
@@ -190,6 +190,16 @@ struct ServeCommand: AsyncParsableCommand {
                 maxSecondsPerFile: settings.transfer.maxSecondsPerFile,
                 maxFileBytes: settings.transfer.maxFileBytes,
                 deniedNetworks: denied
+            ),
+            s3: S3Configuration.resolving(
+                endpoint: settings.s3.endpoint,
+                region: settings.s3.region,
+                addressing: S3Configuration.Addressing(rawValue: settings.s3.addressing) ?? .auto,
+                accessKeyID: settings.s3.accessKeyID.value,
+                secretAccessKey: settings.s3.secretAccessKey.value,
+                sessionToken: settings.s3.sessionToken.value,
+                partBytes: Int64(settings.s3.multipartPartMib) * 1024 * 1024,
+                environment: ProcessInfo.processInfo.environment
             )
         )
     }
@@ -292,7 +302,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    static func serverConfiguration(_ settings: Settings) -> ServerConfiguration {
+    static func serverConfiguration(_ settings: Settings, storage: StorageRegistry) -> ServerConfiguration {
         let info = settings.serviceInfo
         let limits = TESValidationLimits(
             maxExecutors: settings.tasks.maxExecutors,
@@ -303,7 +313,8 @@ struct ServeCommand: AsyncParsableCommand {
             maxRAMGb: settings.tasks.maxRAMGb,
             maxDiskGb: settings.tasks.maxDiskGb,
             supportedBackendParameters: backendParameters(settings),
-            supportedURLSchemes: Transfers.supportedSchemes,
+            readableURLSchemes: storage.readableSchemes,
+            writableURLSchemes: storage.writableSchemes,
             allowedFileDirectories: settings.transfer.fileAllowedDirectories,
             maxTags: settings.tasks.maxTags,
             maxTagBytes: settings.tasks.maxTagBytes
@@ -318,7 +329,8 @@ struct ServeCommand: AsyncParsableCommand {
             environment: info.environment.nilIfEmpty,
             version: TESPVersion.current,
             storage: storageLocations(settings),
-            backendParameters: backendParameters(settings)
+            backendParameters: backendParameters(settings),
+            storageSchemes: .init(read: storage.readableSchemes.sorted(), write: storage.writableSchemes.sorted())
         )
         return ServerConfiguration(
             maxBodyBytes: settings.server.maxBodyBytes,

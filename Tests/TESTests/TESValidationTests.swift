@@ -74,10 +74,18 @@ import Testing
             ]
         )
         #expect(problemFields(TESTask(inputs: [TESInput(url: "/abs/file", path: "/a")], executors: executors)) == ["inputs[0].url"])
-        let ftpOnly = TESValidationLimits(supportedURLSchemes: ["ftp"])
+        let ftpOnly = TESValidationLimits(readableURLSchemes: ["ftp"], writableURLSchemes: ["ftp"])
         #expect(problemFields(TESTask(inputs: [TESInput(url: "s3://b/k", path: "/a")], executors: executors), limits: ftpOnly) == ["inputs[0].url"])
         #expect(problemFields(TESTask(inputs: [TESInput(url: "FTP://h/k", path: "/a")], executors: executors), limits: ftpOnly) == [])
         #expect(problemFields(TESTask(inputs: [TESInput(url: "s3://b/k", path: "/a")], executors: executors)) == [])
+        // What can be read is not always what can be written (DRS is read-only).
+        let drsReads = TESValidationLimits(readableURLSchemes: ["drs", "s3"], writableURLSchemes: ["s3"])
+        #expect(problemFields(TESTask(inputs: [TESInput(url: "drs://h/o", path: "/a")], executors: executors), limits: drsReads) == [])
+        #expect(
+            problemFields(TESTask(outputs: [TESOutput(url: "drs://h/o", path: "/a")], executors: executors), limits: drsReads) == [
+                "outputs[0].url"
+            ]
+        )
         // With content, the url is ignored (even a bad one).
         #expect(problemFields(TESTask(inputs: [TESInput(url: "junk", path: "/a", content: "hi")], executors: executors)) == [])
         let directoryWithContent = TESInput(path: "/d", type: .directory, content: "x")

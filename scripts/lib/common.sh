@@ -17,6 +17,7 @@ TESP_PYTHON_PACKAGES=(
     'selenium>=4.20'           # drives Chromium through Swagger UI in a test
     'schemathesis>=4.0'        # property-based requests from the OpenAPI document
     'pyjwt[crypto]>=2.8'       # signs the bearer tokens of the authentication tests
+    'moto[server]==5.2.5'      # an S3 server that checks signatures (and boto3 to fill and read it)
 )
 
 log() { printf '[tesp] %s\n' "$*" >&2; }

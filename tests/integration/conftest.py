@@ -12,7 +12,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from servers import FtpServer, Pulsar, Tesp
+from servers import FtpServer, Pulsar, S3Server, Tesp
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +26,13 @@ def mongodb_uri() -> str:
 @pytest.fixture(scope="session")
 def pulsar(tmp_path_factory):
     server = Pulsar(tmp_path_factory.mktemp("pulsar")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
     yield server
     server.stop()
 

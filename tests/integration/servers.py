@@ -214,3 +214,47 @@ class MongoServer:
     def stop(self) -> None:
         if self.process:
             stop_session(self.process, timeout=20)
+
+
+class S3Server:
+    """moto's S3 server with authentication on: requests must be signed (AWS Signature V4) with a key of a user
+    it knows, so a wrong secret gets SignatureDoesNotMatch as from AWS. The first three calls (unsigned) make that
+    user, its key and a policy that lets it use S3."""
+
+    def __init__(self, directory: Path, region: str = "us-east-1"):
+        self.directory = directory
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.region = region
+        self.process = None
+        self.key_id = self.secret = None
+
+    def start(self) -> "S3Server":
+        log = open(self.directory / "moto.log", "ab")
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)], env=env,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        wait_for(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close() or True,
+                 "S3 server (moto)", self.process)
+        import json
+        iam = self._boto("iam", "unused", "unused")
+        iam.create_user(UserName="tesp")
+        key = iam.create_access_key(UserName="tesp")["AccessKey"]
+        iam.put_user_policy(UserName="tesp", PolicyName="s3", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
+        return self
+
+    def _boto(self, service: str, key_id: str, secret: str):
+        import boto3
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id=key_id, aws_secret_access_key=secret)
+
+    def client(self):
+        """A boto3 S3 client signed with the user's key."""
+        return self._boto("s3", self.key_id, self.secret)
+
+    def stop(self) -> None:
+        if self.process:
+            stop_session(self.process)
