@@ -42,6 +42,7 @@ let package = Package(
             name: "Transfer",
             dependencies: [
                 "TES", "CCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -90,6 +90,10 @@ extension Settings {
         try check(transfer.lowSpeedSeconds >= 1, "transfer.low_speed_seconds", "must be at least 1")
         try check(transfer.maxSecondsPerFile >= 0, "transfer.max_seconds_per_file", "must not be negative")
         try check(transfer.maxFileBytes >= 0, "transfer.max_file_bytes", "must not be negative")
+        for entry in drs.tokens {
+            let parts = entry.value.split(separator: "=", maxSplits: 1)
+            try check(parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty, "drs.tokens", "entries must be host=token")
+        }
         try check(["auto", "path", "virtual"].contains(s3.addressing), "s3.addressing", "must be auto, path or virtual")
         try check(s3.multipartPartMib >= 5, "s3.multipart_part_mib", "must be at least 5 (S3's smallest part)")
         try check(s3.endpoint.isEmpty || s3.endpoint.hasPrefix("http://") || s3.endpoint.hasPrefix("https://"), "s3.endpoint", "must be an http:// or https:// URL")

@@ -349,6 +349,19 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
+    /// `drs://host/object_id` inputs (GA4GH DRS 1.x).
+    public struct DRS: Codable, Sendable, Equatable {
+        /// Bearer tokens per DRS host, as `host=token` entries; set `TESP_DRS__TOKENS` or `_FILE`, not here.
+        public var tokens: [Secret] = []
+        /// Hosts (`host` or `host:port`) resolved over http:// instead of https:// (private networks only).
+        public var plainHTTPHosts: [String] = []
+
+        enum CodingKeys: String, CodingKey {
+            case tokens
+            case plainHTTPHosts = "plain_http_hosts"
+        }
+    }
+
     /// Who may call the task endpoints, and which tasks each caller sees.
     public struct Auth: Codable, Sendable, Equatable {
         /// none (anyone, anonymous: local development), basic (HTTP Basic) or oidc (bearer JWTs).
@@ -421,13 +434,14 @@ public struct Settings: Codable, Sendable, Equatable {
     public var engine = Engine()
     public var transfer = Transfer()
     public var s3 = S3()
+    public var drs = DRS()
     public var auth = Auth()
     public var log = Log()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, pulsar, backends, engine, transfer, s3, auth, log
+        case server, db, tasks, pulsar, backends, engine, transfer, s3, drs, auth, log
         case serviceInfo = "service_info"
     }
 }

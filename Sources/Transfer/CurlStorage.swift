@@ -18,6 +18,11 @@ public struct CurlStorage: Storage {
     }
 
     public func download(_ url: StorageURL, to localPath: String, credentials: Credential?) async throws -> Int64 {
+        try await download(url, to: localPath, credentials: credentials, headers: [])
+    }
+
+    /// A download with extra request headers (`Name: value`), as a DRS access URL may require.
+    func download(_ url: StorageURL, to localPath: String, credentials: Credential?, headers: [String]) async throws -> Int64 {
         let netrc = netrcFile
         let limits = limits
         return try await cancellable { abortSwitch in
@@ -28,7 +33,10 @@ public struct CurlStorage: Storage {
             defer { close(descriptor) }
             let stream = CurlFileStream(descriptor: descriptor, maxBytes: limits.maxFileBytes)
             let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
-            if url.scheme.hasPrefix("http") { try curl.set(CURLOPT_FOLLOWLOCATION, 1) }
+            if url.scheme.hasPrefix("http") {
+                try curl.set(CURLOPT_FOLLOWLOCATION, 1)
+                if !headers.isEmpty { try curl.setHeaders(headers) }
+            }
             try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToFile)
             try withExtendedLifetime(stream) {
                 try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(stream).toOpaque())
@@ -121,6 +129,23 @@ public struct CurlStorage: Storage {
             return String(decoding: sink.data, as: UTF8.self)
         }
         return MLSDEntry.parse(text)
+    }
+
+    /// The body of a small HTTP GET (a DRS object's JSON), at most `maxBytes`.
+    func fetch(_ url: StorageURL, headers: [String], maxBytes: Int = 4 * 1024 * 1024) async throws -> Data {
+        let limits = limits
+        return try await cancellable { abortSwitch in
+            let sink = CurlMemorySink(limit: maxBytes)
+            let curl = try Self.prepare(url, credentials: nil, netrc: "", limits: limits, abortSwitch: abortSwitch)
+            try curl.set(CURLOPT_FOLLOWLOCATION, 1)
+            try curl.setHeaders(headers)
+            try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToMemory)
+            try withExtendedLifetime(sink) {
+                try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
+                try Self.run(curl, url, "resolving")
+            }
+            return sink.data
+        }
     }
 
     public func size(of url: StorageURL, credentials: Credential?) async throws -> Int64? {

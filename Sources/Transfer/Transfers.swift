@@ -25,6 +25,8 @@ public final class Transfers: Sendable {
         public var limits: TransferLimits
         /// Where `s3://` URLs go, and with which keys (none: unsigned requests, for public buckets).
         public var s3: S3Configuration
+        /// Bearer tokens and plain-HTTP hosts for `drs://` inputs.
+        public var drs: DRSConfiguration
 
         public init(
             maxConcurrent: Int = 8,
@@ -34,8 +36,10 @@ public final class Transfers: Sendable {
             netrcFile: String = "",
             credentials: [StorageURL] = [],
             limits: TransferLimits = .init(),
-            s3: S3Configuration = .init()
+            s3: S3Configuration = .init(),
+            drs: DRSConfiguration = .init()
         ) {
+            self.drs = drs
             self.limits = limits
             self.s3 = s3
             self.maxConcurrent = maxConcurrent
@@ -63,16 +67,21 @@ public final class Transfers: Sendable {
 
     /// The kinds of storage for `configuration`, their blocking work on `threads`.
     public static func registry(_ configuration: Configuration, threads: NIOThreadPool) -> StorageRegistry {
-        StorageRegistry([
-            .init(
-                schemes: ["ftp", "ftps", "http", "https"],
-                storage: CurlStorage(threads: threads, netrcFile: configuration.netrcFile, limits: configuration.limits)
-            ),
+        let curl = CurlStorage(threads: threads, netrcFile: configuration.netrcFile, limits: configuration.limits)
+        let s3 = S3Storage(threads: threads, configuration: configuration.s3, limits: configuration.limits)
+        return StorageRegistry([
+            .init(schemes: ["ftp", "ftps", "http", "https"], storage: curl),
             .init(
                 schemes: ["file"],
                 storage: LocalFileStorage(allowedDirectories: configuration.allowedFileDirectories, threads: threads, limits: configuration.limits)
             ),
-            .init(schemes: ["s3"], storage: S3Storage(threads: threads, configuration: configuration.s3, limits: configuration.limits)),
+            .init(schemes: ["s3"], storage: s3),
+            .init(
+                schemes: ["drs"],
+                storage: DRSStorage(curl: curl, s3: s3, threads: threads, configuration: configuration.drs),
+                canRead: true,
+                canWrite: false
+            ),
         ])
     }
 

@@ -200,6 +200,16 @@ struct ServeCommand: AsyncParsableCommand {
                 sessionToken: settings.s3.sessionToken.value,
                 partBytes: Int64(settings.s3.multipartPartMib) * 1024 * 1024,
                 environment: ProcessInfo.processInfo.environment
+            ),
+            drs: DRSConfiguration(
+                tokens: Dictionary(
+                    settings.drs.tokens.compactMap { entry -> (String, String)? in
+                        let parts = entry.value.split(separator: "=", maxSplits: 1)
+                        return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+                    },
+                    uniquingKeysWith: { first, _ in first }
+                ),
+                plainHTTPHosts: Set(settings.drs.plainHTTPHosts)
             )
         )
     }

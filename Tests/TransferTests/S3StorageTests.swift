@@ -138,10 +138,35 @@ import Testing
         _ = try registry.reader(for: StorageURL("drs://h/o")!)
     }
 
-    @Test func transfersServeS3ByDefault() {
+    @Test func transfersServeS3ByDefaultAndReadDRS() {
         let threads = NIOThreadPool(numberOfThreads: 1)
         let registry = Transfers.registry(.init(), threads: threads)
-        #expect(registry.readableSchemes == ["ftp", "ftps", "http", "https", "file", "s3"])
-        #expect(registry.writableSchemes == registry.readableSchemes)
+        #expect(registry.readableSchemes == ["ftp", "ftps", "http", "https", "file", "s3", "drs"])
+        #expect(registry.writableSchemes == ["ftp", "ftps", "http", "https", "file", "s3"])
+    }
+}
+
+@Suite struct DRSStorageTests {
+    private func storage(_ configuration: DRSConfiguration) -> DRSStorage {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        let curl = CurlStorage(threads: threads)
+        return DRSStorage(curl: curl, s3: S3Storage(threads: threads, configuration: .init()), threads: threads, configuration: configuration)
+    }
+
+    @Test func objectsAreResolvedOverHTTPSExceptOnTheHostsConfiguredForPlainHTTP() {
+        let drs = storage(DRSConfiguration(plainHTTPHosts: ["10.0.0.5:8080"]))
+        #expect(drs.base(of: StorageURL("drs://drs.example.org/abc")!) == "https://drs.example.org/ga4gh/drs/v1/")
+        #expect(drs.base(of: StorageURL("drs://10.0.0.5:8080/abc")!) == "http://10.0.0.5:8080/ga4gh/drs/v1/")
+        #expect(drs.base(of: StorageURL("drs://10.0.0.5:9090/abc")!) == "https://10.0.0.5:9090/ga4gh/drs/v1/")
+    }
+
+    @Test func checksumsOfTheKindsDRSNamesAreComputedOverTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drs-\(UUID().uuidString)").path
+        try Data("abc".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try DRSStorage.hash(path, kind: DRSStorage.hashKind("sha-256")!) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(try DRSStorage.hash(path, kind: DRSStorage.hashKind("MD5")!) == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(try DRSStorage.hash(path, kind: DRSStorage.hashKind("sha1")!) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(DRSStorage.hashKind("crc32c") == nil)
     }
 }
