@@ -221,8 +221,9 @@ class S3Server:
     it knows, so a wrong secret gets SignatureDoesNotMatch as from AWS. The first three calls (unsigned) make that
     user, its key and a policy that lets it use S3."""
 
-    def __init__(self, directory: Path, region: str = "us-east-1"):
+    def __init__(self, directory: Path, region: str = "us-east-1", auth: bool = True):
         self.directory = directory
+        self.auth = auth
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.region = region
@@ -231,12 +232,17 @@ class S3Server:
 
     def start(self) -> "S3Server":
         log = open(self.directory / "moto.log", "ab")
-        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
+        # Without auth, moto takes any request, signed or not: it stands in for a public bucket (with auth on,
+        # moto 5.2 cannot answer an unsigned request at all).
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"} if self.auth else dict(os.environ)
         self.process = subprocess.Popen(
             [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)], env=env,
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         wait_for(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close() or True,
                  "S3 server (moto)", self.process)
+        if not self.auth:
+            self.key_id, self.secret = "unused", "unused"
+            return self
         import json
         iam = self._boto("iam", "unused", "unused")
         iam.create_user(UserName="tesp")

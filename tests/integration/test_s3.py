@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from helpers import create, executor, get, wait_for_state
-from servers import Tesp
+from servers import S3Server, Tesp
 
 PART_MIB = 5
 
@@ -141,3 +141,35 @@ def test_outputs_cannot_be_written_to_a_scheme_that_is_only_read(api):
                                                   "executors": [executor(["true"])]})
     assert refused.status_code == 400
     assert "outputs[0].url" in refused.json()["message"] and "cannot be written" in refused.json()["message"]
+
+
+def test_without_keys_requests_go_unsigned_as_for_a_public_bucket(tmp_path, mongodb_uri, pulsar):
+    public = S3Server(tmp_path / "public", auth=False)
+    (tmp_path / "public").mkdir()
+    public.start()
+    server = None
+    try:
+        public.client().create_bucket(Bucket="public-data")
+        public.client().put_object(Bucket="public-data", Key="p/a.txt", Body=b"open to all\n", ACL="public-read")
+        public.client().put_object(Bucket="public-data", Key="private.txt", Body=b"mine\n")
+        server = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_s3a_" + uuid.uuid4().hex[:8],
+                      TESP_S3__ENDPOINT=public.endpoint,
+                      TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path / "staging")).start()
+        task_id = create(server.api, {
+            "inputs": [{"url": "s3://public-data/p", "path": "/data/p", "type": "DIRECTORY"}],
+            "outputs": [{"url": "s3://public-data/copy.txt", "path": "/data/p/a.txt"}],
+            "executors": [executor(["cat", "/data/p/a.txt"])],
+        })
+        task = wait_for_state(server.api, task_id, "COMPLETE", timeout=60)
+        assert task["logs"][0]["logs"][0]["stdout"] == "open to all\n"
+        assert public.client().get_object(Bucket="public-data", Key="copy.txt")["Body"].read() == b"open to all\n"
+        # moto answers an unsigned read of an object that is not public-read with 403 (a signed one it takes):
+        # so TESP's requests carried no signature.
+        private = create(server.api, {"inputs": [{"url": "s3://public-data/private.txt", "path": "/data/x"}],
+                                      "executors": [executor(["true"])]})
+        lines = wait_for_state(server.api, private, "SYSTEM_ERROR", timeout=60)["logs"][0]["system_logs"]
+        assert any("s3://public-data/private.txt" in line and "403" in line for line in lines), lines
+    finally:
+        if server:
+            server.stop()
+        public.stop()
