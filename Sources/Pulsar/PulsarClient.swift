@@ -184,12 +184,7 @@ public struct PulsarClient: PulsarJobs {
         timeout: TimeAmount?,
         operation: String
     ) async throws -> HTTPClientResponse {
-        var components = URLComponents()
-        components.queryItems = (query.sorted { $0.key < $1.key } + [("private_token", configuration.token)]).map {
-            URLQueryItem(name: $0.0, value: $0.1)
-        }
-        // URLComponents leaves '+' alone, which a query parser reads as a space.
-        let encodedQuery = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        let encodedQuery = PulsarQuery.encode(query.map { ($0.key, $0.value) } + [("private_token", configuration.token)])
         var request = HTTPClientRequest(url: configuration.url + path + "?" + encodedQuery)
         request.method = method
         if let body { request.body = body }
