@@ -45,15 +45,20 @@ def test_swagger_ui_lists_the_operations_in_a_browser(tesp_server, tmp_path):
 
 def test_the_compose_file_is_valid():
     result = subprocess.run(["docker-compose", "-f", str(REPO / "docker-compose.yaml"), "config"],
-                            capture_output=True, text=True, env={**os.environ, "PULSAR_TOKEN": "test-token"})
+                            capture_output=True, text=True,
+                            env={**os.environ, "PULSAR_TOKEN": "test-token", "MINIO_PASSWORD": "test-minio"})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"tesp", "mongodb", "pulsar", "ftp"}
+    assert set(services) == {"tesp", "mongodb", "pulsar", "ftp", "minio", "minio-setup"}
     assert services["mongodb"]["image"].startswith("mongo")
     assert services["tesp"]["environment"]["TESP_PROFILE"] == "dev-docker"
     assert all(services["tesp"]["depends_on"][name]["condition"] == "service_healthy"
-               for name in ("mongodb", "pulsar", "ftp"))
+               for name in ("mongodb", "pulsar", "ftp", "minio"))
+    # TESP reaches MinIO by its service name, with the same secret MinIO was given.
+    assert services["minio"]["image"].startswith("minio/minio")
+    assert services["tesp"]["environment"]["TESP_S3__ENDPOINT"] == "http://minio:9000"
+    assert services["tesp"]["environment"]["TESP_S3__SECRET_ACCESS_KEY"] == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"]
     # Docker-outside-of-Docker: the staging directory has the same path inside Pulsar and on the host.
     staging = [v for v in services["pulsar"]["volumes"] if "staging" in str(v)]
     assert staging and all(v["source"] == v["target"] if isinstance(v, dict) else v.split(":")[0] == v.split(":")[1]
