@@ -56,6 +56,8 @@ extension Settings {
             try check(names.insert(backend.name).inserted, field + ".name", "'\(backend.name)' names two backends")
             try check(backend.url.hasPrefix("http://") || backend.url.hasPrefix("https://"), field + ".url", "must be an http:// or https:// URL")
             try check(backend.maxJobs >= 0, field + ".max_jobs", "must not be negative")
+            try check(["tesp", "pulsar"].contains(backend.staging), field + ".staging", "must be tesp or pulsar")
+            try check(backend.staging == "tesp" || backend.kind == .pulsar, field + ".staging", "pulsar staging needs kind pulsar")
             try check((backend.cpuCores ?? 1) >= 1, field + ".cpu_cores", "must be at least 1")
             try check((backend.ramGb ?? 1) > 0, field + ".ram_gb", "must be positive")
             try check((backend.diskGb ?? 1) > 0, field + ".disk_gb", "must be positive")

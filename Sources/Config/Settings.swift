@@ -139,6 +139,9 @@ public struct Settings: Codable, Sendable, Equatable {
         /// Storage hosts near this backend: `engine.placement = "data-locality"` places a task where most of its
         /// input bytes are near.
         public var near: [String] = []
+        /// kind pulsar: who moves the files. `tesp` (through this server) or `pulsar` (Pulsar fetches http(s)
+        /// inputs itself; the rest, and outputs, still pass through TESP).
+        public var staging = "tesp"
 
         public init(name: String, url: String) {
             self.name = name
@@ -146,7 +149,7 @@ public struct Settings: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, kind, url, token, labels, user, password, near
+            case name, kind, url, token, labels, user, password, near, staging
             case tokenFile = "token_file"
             case maxJobs = "max_jobs"
             case cpuCores = "cpu_cores"
@@ -174,6 +177,7 @@ public struct Settings: Codable, Sendable, Equatable {
             diskGb = try c.decodeIfPresent(Double.self, forKey: .diskGb)
             labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
             near = try c.decodeIfPresent([String].self, forKey: .near) ?? []
+            staging = try c.decodeIfPresent(String.self, forKey: .staging) ?? "tesp"
         }
 
         private struct AnyKey: CodingKey {

@@ -111,14 +111,33 @@ public struct PulsarClient: PulsarJobs {
         }
     }
 
-    public func submit(jobID: String, commandLine: String) async throws {
+    public func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) async throws {
         let setupParams = "{\"job_id\": \"\(jobID)\"}"
-        _ = try await call(
-            .POST,
-            "/jobs/\(jobID)/submit",
-            ["command_line": commandLine, "setup_params": setupParams],
-            operation: "submit"
-        )
+        var query = ["command_line": commandLine, "setup_params": setupParams]
+        if !remoteInputs.isEmpty { query["remote_staging"] = try Self.remoteStaging(remoteInputs) }
+        _ = try await call(.POST, "/jobs/\(jobID)/submit", query, operation: "submit")
+    }
+
+    /// The `remote_staging` parameter of a submit (read from Pulsar's `client/staging/up.py` and
+    /// `managers/staging/pre.py`): one `remote_transfer` action per input, which Pulsar turns into a GET of its URL.
+    static func remoteStaging(_ inputs: [PulsarRemoteInput]) throws -> String {
+        struct Source: Encodable { let path: String }
+        struct Action: Encodable {
+            let action_type = "remote_transfer"
+            let source: Source
+            let path: String
+            let url: String
+        }
+        struct Entry: Encodable {
+            let name: String
+            let type = "input"
+            let action: Action
+        }
+        struct Staging: Encodable { let setup: [Entry] }
+        let staging = Staging(setup: inputs.map { Entry(name: $0.name, action: Action(source: Source(path: $0.name), path: $0.name, url: $0.url)) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(staging), as: UTF8.self)
     }
 
     public func status(jobID: String) async throws -> PulsarJobStatus {

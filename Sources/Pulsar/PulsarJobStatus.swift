@@ -25,20 +25,31 @@ public struct PulsarJobStatus: Sendable, Equatable, Decodable {
     public var isFinished: Bool
     /// The job command's exit code, once finished.
     public var returnCode: Int?
-    /// The job command's own stdout and stderr (Pulsar's `stdout`/`stderr` are for Galaxy tools and stay empty).
+    /// The job command's own stdout and stderr.
     public var jobStdout: String
     public var jobStderr: String
+    /// Pulsar's `stderr` (a Galaxy tool's): empty for TESP's jobs, except that a failed preprocessing (an input
+    /// Pulsar could not fetch) leaves its error there.
+    public var stderr: String
 
-    public init(state: State, isFinished: Bool, returnCode: Int? = nil, jobStdout: String = "", jobStderr: String = "") {
+    public init(
+        state: State,
+        isFinished: Bool,
+        returnCode: Int? = nil,
+        jobStdout: String = "",
+        jobStderr: String = "",
+        stderr: String = ""
+    ) {
         self.state = state
         self.isFinished = isFinished
         self.returnCode = returnCode
         self.jobStdout = jobStdout
         self.jobStderr = jobStderr
+        self.stderr = stderr
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, complete, returncode
+        case status, complete, returncode, stderr
         case jobStdout = "job_stdout"
         case jobStderr = "job_stderr"
     }
@@ -54,6 +65,7 @@ public struct PulsarJobStatus: Sendable, Equatable, Decodable {
         returnCode = try c.decodeIfPresent(Int.self, forKey: .returncode)
         jobStdout = try c.decodeIfPresent(String.self, forKey: .jobStdout) ?? ""
         jobStderr = try c.decodeIfPresent(String.self, forKey: .jobStderr) ?? ""
+        stderr = (try? c.decodeIfPresent(String.self, forKey: .stderr)) ?? ""
     }
 }
 

@@ -1,5 +1,24 @@
 import NIOCore
 
+/// A file Pulsar fetches itself before the job starts (`remote_staging.setup`, action `remote_transfer`: a GET of
+/// `url` into the inputs directory as `name`).
+public struct PulsarRemoteInput: Sendable, Equatable {
+    public var name: String
+    public var url: String
+
+    public init(name: String, url: String) {
+        self.name = name
+        self.url = url
+    }
+}
+
+extension PulsarJobs {
+    /// Starts the job's command; every input is already in the job's directory.
+    public func submit(jobID: String, commandLine: String) async throws {
+        try await submit(jobID: jobID, commandLine: commandLine, remoteInputs: [])
+    }
+}
+
 /// The calls TESP makes on one Pulsar server (its REST API). One implementation talks HTTP; the protocol keeps
 /// the engine independent of it.
 public protocol PulsarJobs: Sendable {
@@ -13,8 +32,9 @@ public protocol PulsarJobs: Sendable {
     func uploadFile(jobID: String, name: String, type: PulsarFileType, path: String) async throws
     /// Writes a file of the job to the local `path`, streamed. - Returns: the number of bytes.
     func downloadFile(jobID: String, name: String, type: PulsarFileType, to path: String) async throws -> Int64
-    /// Starts the job's command.
-    func submit(jobID: String, commandLine: String) async throws
+    /// Starts the job's command, after Pulsar fetched `remoteInputs` into the job's inputs directory itself (its
+    /// `preprocessing` state).
+    func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) async throws
     func status(jobID: String) async throws -> PulsarJobStatus
     /// A file of the job, at most `maxBytes` long.
     func download(jobID: String, name: String, type: PulsarFileType, maxBytes: Int) async throws -> ByteBuffer

@@ -57,6 +57,20 @@ public struct DeniedNetworks: Sendable, Equatable {
         self.networks = networks
     }
 
+    /// Whether `host` is an IP literal (`169.254.169.254`, `[fe80::1]`) in a denied network; a name is not resolved.
+    public func deniesLiteral(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var v4 = in_addr()
+        if inet_pton(AF_INET, bare, &v4) == 1 {
+            return denies(withUnsafeBytes(of: &v4) { Array($0) })
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, bare, &v6) == 1 {
+            return denies(withUnsafeBytes(of: &v6) { Array($0) })
+        }
+        return false
+    }
+
     /// Whether `address` (4 or 16 bytes; an IPv4-mapped IPv6 address counts as its IPv4 address) is denied.
     func denies(_ address: [UInt8]) -> Bool {
         var candidates = [address]

@@ -363,8 +363,7 @@ struct S3Client: Sendable {
     /// A multipart upload: initiate, one PUT per part read from `descriptor`, complete; abort on any failure, so
     /// that no half-uploaded parts are left to be billed.
     func uploadInParts(_ descriptor: Int32, size: Int64, to object: S3Object, url: StorageURL, abortSwitch: CurlAbortSwitch) throws {
-        // At most 10,000 parts: a file over 640 GiB gets bigger parts.
-        let partBytes = max(configuration.partBytes, (size + S3Storage.maxParts - 1) / S3Storage.maxParts)
+        let partBytes = Self.partBytes(for: size, configured: configuration.partBytes)
         var initiate = S3Request(.post, object)
         initiate.query = [("uploads", "")]
         let started = try send(initiate, for: url, "upload (start of the multipart upload)", abortSwitch: abortSwitch)
@@ -402,6 +401,12 @@ struct S3Client: Sendable {
             _ = try? send(abort, for: url, "upload (abort)", abortSwitch: CurlAbortSwitch())
             throw error
         }
+    }
+
+    /// The part size for a file of `size` bytes: the configured one, or larger when that would make more than
+    /// S3's 10,000 parts (a file over 640 GiB with 64 MiB parts).
+    static func partBytes(for size: Int64, configured: Int64) -> Int64 {
+        max(configured, (size + S3Storage.maxParts - 1) / S3Storage.maxParts)
     }
 
     /// What S3's error document (or, without one, the status) says, as a ``TransferError`` of the right kind.

@@ -113,10 +113,28 @@ public final class Transfers: Sendable {
         return try await retrying("listing", url, logger: logger) { try await storage.listFiles(under: url, credentials: credential) }
     }
 
+    /// Why the file at `url` cannot be read, or `nil` when its server answers for it (one try: a size request).
+    public func problem(reading url: StorageURL, secret: String?) async -> TransferError? {
+        do {
+            _ = try await storage.reader(for: url).size(of: url, credentials: credential(for: url, secret: secret))
+            return nil
+        } catch let error as TransferError {
+            return error
+        } catch {
+            return TransferError(.failed, "\(url): \(error)")
+        }
+    }
+
     /// The size of the file at `url`, if its server says (one try, no retries: placement only uses it as a hint).
     public func size(of url: StorageURL, secret: String?) async -> Int64? {
         guard let storage = try? self.storage.reader(for: url) else { return nil }
         return (try? await storage.size(of: url, credentials: credential(for: url, secret: secret))) ?? nil
+    }
+
+    /// Whether TESP holds credentials of its own for `url`'s server (`transfer.credentials`, or a netrc file, which
+    /// may name any host): such a URL is never handed to a backend to fetch.
+    public func holdsCredentials(for url: StorageURL) -> Bool {
+        !configuration.netrcFile.isEmpty || configuration.credentials.contains { $0.origin == url.origin }
     }
 
     /// The credential for `url`: its user with the password the task came with (`secret`), else the configured

@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
                     ),
                     http: http
                 )
-                return BackendRegistry.Entry(backend: factory.pulsarREST(pulsar), description: Self.description(of: backend))
+                return BackendRegistry.Entry(backend: factory.pulsarREST(pulsar, staging: BackendFactory.Staging(rawValue: backend.staging) ?? .tesp), description: Self.description(of: backend))
             },
             statusCallsPerSecond: engineConfiguration.statusCallsPerSecond
         )

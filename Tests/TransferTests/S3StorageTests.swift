@@ -41,6 +41,18 @@ import Testing
     }
 }
 
+@Suite struct S3PartSizeTests {
+    @Test func partsStayWithinS3sLimitsForAnyFileSize() {
+        let mib: Int64 = 1024 * 1024
+        let gib = 1024 * mib
+        #expect(S3Client.partBytes(for: 6 * gib, configured: 64 * mib) == 64 * mib)  // a 6 GiB file: 96 parts
+        let huge = 5 * 1024 * gib  // 5 TiB, S3's largest object
+        let part = S3Client.partBytes(for: huge, configured: 64 * mib)
+        #expect((huge + part - 1) / part <= 10_000)
+        #expect(part <= 5 * gib)  // S3's largest part
+    }
+}
+
 @Suite struct S3XMLTests {
     @Test func listingsAreReadWithEntitiesDecoded() {
         let text = """

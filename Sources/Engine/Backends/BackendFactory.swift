@@ -20,9 +20,17 @@ public struct BackendFactory: Sendable {
         TESGatewayBackend(name: name, remote: remote, retry: RetryPolicy(grace: configuration.transientGrace), clock: clock)
     }
 
-    /// A Pulsar server over REST, its files staged through this server.
-    public func pulsarREST(_ pulsar: any PulsarJobs) -> any ComputeBackend {
-        let staging = ThroughTESPStaging(
+    /// Who moves a Pulsar job's files.
+    public enum Staging: String, Sendable {
+        /// This server, for every file.
+        case tesp
+        /// Pulsar fetches what it can reach without a secret (see ``PulsarSideStaging``); the rest goes through TESP.
+        case pulsar
+    }
+
+    /// A Pulsar server over REST.
+    public func pulsarREST(_ pulsar: any PulsarJobs, staging kind: Staging = .tesp) -> any ComputeBackend {
+        let throughTESP = ThroughTESPStaging(
             inputs: InputStager(
                 transfers: transfers,
                 stagingDirectory: configuration.stagingDirectory,
@@ -37,6 +45,11 @@ public struct BackendFactory: Sendable {
                 limits: transfers.configuration.limits
             )
         )
+        let staging: any PulsarStaging =
+            switch kind {
+            case .tesp: throughTESP
+            case .pulsar: PulsarSideStaging(throughTESP: throughTESP, transfers: transfers)
+            }
         return PulsarRESTBackend(
             pulsar: pulsar,
             staging: staging,

@@ -22,13 +22,14 @@ struct InputStager: Sendable {
         owner: String?,
         backend: any PulsarJobs,
         jobID: String,
+        skipping skipped: Set<Int> = [],
         logger: Logger
     ) async throws
         -> [JobScript.PlacedInput]
     {
         var placed: [JobScript.PlacedInput] = []
         var downloads: [(field: String, url: StorageURL, name: String, path: String)] = []
-        for (index, input) in (task.inputs ?? []).enumerated() {
+        for (index, input) in (task.inputs ?? []).enumerated() where !skipped.contains(index) {
             guard let path = input.path else { continue }
             if let content = input.content, !content.isEmpty {
                 let name = "content-\(index)"

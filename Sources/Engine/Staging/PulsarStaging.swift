@@ -13,6 +13,19 @@ public protocol PulsarStaging: Sendable {
     /// Publishes every output the job made (called only when all executors succeeded).
     /// - Returns: one log per file published. - Throws: ``TaskFailure`` naming the output.
     func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog]
+
+    /// The inputs Pulsar fetches itself when the job is submitted, each with the index of its TES input. Derived
+    /// from the task alone, so that a submit after a restart asks for the same files.
+    func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)]
+
+    /// The `system_logs` line for a job whose inputs Pulsar failed to fetch, naming the input; `nil` when Pulsar
+    /// was to fetch none. `detail` is what Pulsar said (0.16 says nothing through its API: the error goes to its log).
+    func explainFailedFetch(_ job: BackendJob, on pulsar: String, detail: String) async -> String?
+}
+
+extension PulsarStaging {
+    func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)] { [] }
+    func explainFailedFetch(_ job: BackendJob, on pulsar: String, detail: String) async -> String? { nil }
 }
 
 /// Staging through TESP: inputs are fetched to this server's disk and streamed up to Pulsar; outputs are streamed

@@ -13,6 +13,8 @@ actor FakePulsarJobs: PulsarJobs {
         var files: [String: ByteBuffer] = [:]
         var status = PulsarJobStatus(state: .preprocessing, isFinished: false)
         var commandLine: String?
+        /// What the submit asked Pulsar to fetch itself.
+        var remoteInputs: [PulsarRemoteInput] = []
         var canceled = false
     }
 
@@ -23,8 +25,17 @@ actor FakePulsarJobs: PulsarJobs {
 
     // MARK: What the test does
 
-    func setState(_ jobID: String, _ state: PulsarJobStatus.State, finished: Bool = false, returnCode: Int? = nil, stderr: String = "") {
-        jobs[jobID, default: Job()].status = PulsarJobStatus(state: state, isFinished: finished, returnCode: returnCode, jobStderr: stderr)
+    func setState(
+        _ jobID: String,
+        _ state: PulsarJobStatus.State,
+        finished: Bool = false,
+        returnCode: Int? = nil,
+        stderr: String = "",
+        pulsarStderr: String = ""
+    ) {
+        jobs[jobID, default: Job()].status = PulsarJobStatus(
+            state: state, isFinished: finished, returnCode: returnCode, jobStderr: stderr, stderr: pulsarStderr
+        )
     }
 
     /// Puts a file into the job's working directory, as the job script would.
@@ -82,10 +93,11 @@ actor FakePulsarJobs: PulsarJobs {
         return Int64(buffer.readableBytes)
     }
 
-    func submit(jobID: String, commandLine: String) throws {
+    func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) throws {
         record("submit")
         guard jobs[jobID] != nil else { throw PulsarError(.serverError, "no job \(jobID)") }
         jobs[jobID]!.commandLine = commandLine
+        jobs[jobID]!.remoteInputs = remoteInputs
         jobs[jobID]!.status = PulsarJobStatus(state: .queued, isFinished: false)
     }
 

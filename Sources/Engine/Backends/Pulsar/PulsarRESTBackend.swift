@@ -4,6 +4,7 @@ import NIOCore
 import JobScript
 import Pulsar
 import Synchronization
+import Transfer
 import TES
 
 /// A Pulsar server over its REST API as a ``ComputeBackend``: the task becomes a job script (``JobScript``) that
@@ -22,7 +23,7 @@ final class PulsarRESTBackend: ComputeBackend {
     }
 
     let pulsar: any PulsarJobs
-    private let staging: any PulsarStaging
+    let staging: any PulsarStaging
     private let settings: Settings
     private let clock: any EngineClock
     /// One watch per job seen running, until it is cleaned.
@@ -70,7 +71,10 @@ final class PulsarRESTBackend: ComputeBackend {
         // The configs directory is known to Pulsar from the set-up, which is idempotent for an existing job.
         let directories = try await call("set-up of the Pulsar job", logger: logger) { try await pulsar.setup(jobID: job.jobID) }
         let commandLine = "bash " + ShellQuote.quote(directories.configsDirectory + "/" + Self.jobScriptName)
-        try await call("submission of the Pulsar job", logger: logger) { try await pulsar.submit(jobID: job.jobID, commandLine: commandLine) }
+        let remoteInputs = staging.remoteInputs(of: job).map(\.input)
+        try await call("submission of the Pulsar job", logger: logger) {
+            try await pulsar.submit(jobID: job.jobID, commandLine: commandLine, remoteInputs: remoteInputs)
+        }
         logger.info("Submitted to Pulsar")
         return [:]
     }
@@ -145,7 +149,14 @@ final class PulsarRESTBackend: ComputeBackend {
         let executors = records?.executorLogs ?? []
         guard status.state == .complete, status.returnCode == 0 else {
             let code = status.returnCode.map(String.init) ?? "none"
-            let detail = String(status.jobStderr.suffix(2000))
+            let detail = Redaction.redact(String(status.jobStderr.suffix(2000)))
+            if records == nil, status.state == .failed,
+                let failure = await staging.explainFailedFetch(
+                    job, on: name, detail: (status.stderr + status.jobStderr).trimmingCharacters(in: .whitespacesAndNewlines)
+                )
+            {
+                return .systemError(failure, executors: [])
+            }
             if Self.couldNotStart(status, records: records) {
                 return .notStarted("Pulsar '\(name)' could not start the job script (exit code 126): \(detail)")
             }

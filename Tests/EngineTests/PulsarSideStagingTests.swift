@@ -1,0 +1,96 @@
+import Foundation
+import JobScript
+import Logging
+@testable import Pulsar
+import TES
+import Testing
+import Transfer
+
+@testable import Engine
+
+/// `staging = "pulsar"`: which inputs Pulsar fetches itself, what the submit asks of it, and how a failed fetch
+/// reads; against a fake Pulsar.
+@Suite struct PulsarSideStagingTests {
+    let logger = Logger(label: "test")
+
+    private func backend(_ pulsar: FakePulsarJobs, credentials: [StorageURL] = []) -> any ComputeBackend {
+        let transfers = Transfers(Transfers.Configuration(credentials: credentials), logger: logger)
+        let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
+        return factory.pulsarREST(pulsar, staging: .pulsar)
+    }
+
+    private let inputs = [
+        TESInput(url: "https://data.example.org/ref.fa", path: "/data/ref.fa"),  // 0: Pulsar fetches it
+        TESInput(path: "/data/note.txt", content: "hello"),  // 1: travels with the job
+        TESInput(url: "https://alice@data.example.org/private.fa", path: "/data/private.fa"),  // 2: a password
+        TESInput(url: "https://bucket.s3.amazonaws.com/k?X-Amz-Signature=***", path: "/data/signed"),  // 3: a signed URL
+        TESInput(url: "https://data.example.org/dir", path: "/data/dir", type: .directory),  // 4: TESP lists it
+        TESInput(url: "http://169.254.169.254/latest/meta-data", path: "/data/meta"),  // 5: a denied network
+        TESInput(url: "https://secure.example.org/x", path: "/data/x"),  // 6: TESP holds credentials there
+        TESInput(url: "ftp://ftp.example.org/x", path: "/data/ftp"),  // 7: not http(s)
+    ]
+
+    @Test func onlyPlainHTTPFileInputsWithoutSecretsAreLeftToPulsar() throws {
+        let transfers = Transfers(Transfers.Configuration(credentials: [StorageURL("https://u:p@secure.example.org")!]), logger: logger)
+        let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
+        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar) as? PulsarRESTBackend)?.staging)
+        let secrets = [
+            "https://data.example.org#alice": "pw",
+            "?https://bucket.s3.amazonaws.com/k": "X-Amz-Signature=abc",
+        ]
+        let job = BackendJob(task: TESTask(id: "t1", inputs: inputs, executors: [TESExecutor(image: "alpine", command: ["true"])]), secrets: secrets)
+        let remote = staging.remoteInputs(of: job)
+        #expect(remote.map(\.index) == [0])
+        #expect(remote.first?.input == PulsarRemoteInput(name: "input-0", url: "https://data.example.org/ref.fa"))
+    }
+
+    @Test func theSubmitAsksPulsarToFetchWhatTESPDidNotUpload() async throws {
+        let pulsar = FakePulsarJobs(name: "p")
+        let backend = backend(pulsar)
+        let task = TESTask(id: "t2", inputs: Array(inputs.prefix(2)), executors: [TESExecutor(image: "alpine", command: ["cat", "/data/ref.fa"])])
+        let job = BackendJob(task: task)
+        try await backend.prepare(job, logger: logger)
+        // The content input was uploaded, the URL input was not...
+        #expect(await pulsar.file("tesp-t2", "content-1", type: .input) == "hello")
+        #expect(await pulsar.file("tesp-t2", "input-0", type: .input) == nil)
+        // ...but the job script places it from where Pulsar will put it.
+        let script = try #require(await pulsar.file("tesp-t2", PulsarRESTBackend.jobScriptName, type: .config))
+        #expect(script.contains("input-0") && script.contains("/data/ref.fa"))
+        _ = try await backend.submit(job, logger: logger)
+        #expect(await pulsar.jobs["tesp-t2"]?.remoteInputs == [PulsarRemoteInput(name: "input-0", url: "https://data.example.org/ref.fa")])
+    }
+
+    @Test func aFetchThatFailedOnPulsarNamesTheInputAndItsURL() async throws {
+        let pulsar = FakePulsarJobs(name: "p")
+        let backend = backend(pulsar)
+        let task = TESTask(id: "t3", inputs: Array(inputs.prefix(1)), executors: [TESExecutor(image: "alpine", command: ["true"])])
+        let job = BackendJob(task: task)
+        try await backend.prepare(job, logger: logger)
+        _ = try await backend.submit(job, logger: logger)
+        // What Pulsar 0.16 leaves after a failed preprocessing: state failed, return code 1, the error in `stderr`.
+        await pulsar.setState(
+            "tesp-t3", .failed, finished: true, returnCode: 1,
+            pulsarStderr: "404 Client Error: NOT FOUND for url: https://data.example.org/ref.fa"
+        )
+        let outcome = try await backend.collect(job, logger: logger)
+        #expect(
+            outcome == .systemError(
+                "inputs[0]: Pulsar 'p' could not fetch https://data.example.org/ref.fa: 404 Client Error: NOT FOUND for url: https://data.example.org/ref.fa",
+                executors: []
+            )
+        )
+    }
+
+    @Test func theRemoteStagingParameterHasTheShapePulsarReads() throws {
+        let text = try PulsarClient.remoteStaging([PulsarRemoteInput(name: "input-0", url: "https://h/a b")])
+        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        let setup = try #require(parsed?["setup"] as? [[String: Any]])
+        #expect(setup.count == 1)
+        #expect(setup[0]["name"] as? String == "input-0")
+        #expect(setup[0]["type"] as? String == "input")
+        let action = try #require(setup[0]["action"] as? [String: Any])
+        #expect(action["action_type"] as? String == "remote_transfer")
+        #expect(action["url"] as? String == "https://h/a b")
+        #expect((action["source"] as? [String: Any])?["path"] as? String == "input-0")
+    }
+}
