@@ -212,6 +212,17 @@ let curlWriteToMemory: tesp_curl_data_callback = { pointer, size, count, context
     return total
 }
 
+/// Opens a local file an upload reads. - Returns: its descriptor (the caller closes it) and size.
+func openForUpload(_ path: String) throws -> (descriptor: Int32, size: Int64) {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+        throw TransferError(.failed, "cannot read \(path): \(String(cString: strerror(errno)))")
+    }
+    var info = stat()
+    fstat(descriptor, &info)
+    return (descriptor, Int64(info.st_size))
+}
+
 extension NIOThreadPool {
     /// Runs `body` (blocking libcurl work) on one of the pool's threads; cancelling the calling task throws the
     /// switch, which aborts the transfer within a second (libcurl's progress callback) and makes it end with

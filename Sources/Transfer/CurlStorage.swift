@@ -54,17 +54,12 @@ public struct CurlStorage: Storage {
         let netrc = netrcFile
         let limits = limits
         return try await cancellable { abortSwitch in
-            let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                throw TransferError(.failed, "cannot read \(localPath): \(String(cString: strerror(errno)))")
-            }
+            let (descriptor, size) = try openForUpload(localPath)
             defer { close(descriptor) }
-            var info = stat()
-            fstat(descriptor, &info)
             let stream = CurlFileStream(descriptor: descriptor)
             let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
             try curl.set(CURLOPT_UPLOAD, 1)  // FTP STOR, HTTP PUT
-            try curl.set(CURLOPT_INFILESIZE_LARGE, offset: Int64(info.st_size))
+            try curl.set(CURLOPT_INFILESIZE_LARGE, offset: size)
             if url.scheme.hasPrefix("ftp") {
                 try curl.set(CURLOPT_FTP_CREATE_MISSING_DIRS, Int(CURLFTP_CREATE_DIR_RETRY.rawValue))
             }

@@ -114,14 +114,8 @@ public struct S3Storage: Storage {
     public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
         let client = client(credentials)
         return try await threads.runCancellable { abortSwitch in
-            let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                throw TransferError(.failed, "cannot read \(localPath): \(String(cString: strerror(errno)))")
-            }
+            let (descriptor, size) = try openForUpload(localPath)
             defer { close(descriptor) }
-            var info = stat()
-            fstat(descriptor, &info)
-            let size = Int64(info.st_size)
             let object = try S3Object(url)
             if size <= client.configuration.partBytes {
                 var request = S3Request(.put, object)
