@@ -700,18 +700,6 @@ enum OpenAPIDocument {
                       type: string
                     example:
                     - VmSize
-                  tesp_storage_schemes:
-                    type: object
-                    description: 'TESP: the URL schemes inputs can be read from and outputs written to.'
-                    properties:
-                      read:
-                        type: array
-                        items:
-                          type: string
-                      write:
-                        type: array
-                        items:
-                          type: string
                   type:
                     $ref: '#/components/schemas/tesServiceType'
             tesState:

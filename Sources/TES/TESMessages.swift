@@ -68,19 +68,6 @@ public struct TESServiceInfo: Codable, Sendable, Equatable {
     public var storage: [String]
     /// The `backend_parameters` keys the service supports.
     public var backendParameters: [String]
-    /// TESP's own field (`tesp_storage_schemes`): the URL schemes inputs can be read from and outputs written to.
-    public var storageSchemes: StorageSchemes?
-
-    /// URL schemes by what TESP can do with them.
-    public struct StorageSchemes: Codable, Sendable, Equatable {
-        public var read: [String]
-        public var write: [String]
-
-        public init(read: [String], write: [String]) {
-            self.read = read
-            self.write = write
-        }
-    }
 
     public init(
         id: String,
@@ -95,8 +82,7 @@ public struct TESServiceInfo: Codable, Sendable, Equatable {
         environment: String? = nil,
         version: String,
         storage: [String],
-        backendParameters: [String],
-        storageSchemes: StorageSchemes? = nil
+        backendParameters: [String]
     ) {
         self.id = id
         self.name = name
@@ -111,13 +97,11 @@ public struct TESServiceInfo: Codable, Sendable, Equatable {
         self.version = version
         self.storage = storage
         self.backendParameters = backendParameters
-        self.storageSchemes = storageSchemes
     }
 
     enum CodingKeys: String, CodingKey {
         case id, name, type, description, organization, contactUrl, documentationUrl, createdAt, updatedAt
         case environment, version, storage
         case backendParameters = "tesResources_backend_parameters"
-        case storageSchemes = "tesp_storage_schemes"
     }
 }

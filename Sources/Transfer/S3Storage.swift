@@ -308,18 +308,18 @@ struct S3Client: Sendable {
             try curl.set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(text.utf8.count))
             try curl.set(CURLOPT_COPYPOSTFIELDS, text)
         case .put:
-            let (file, offset, length) = request.upload ?? (-1, 0, 0)
+            // Without a body libcurl would read its standard input.
+            guard let (file, offset, length) = request.upload else { throw TransferError(.failed, "an S3 PUT needs a body") }
             try curl.set(CURLOPT_UPLOAD, 1)
             try curl.set(CURLOPT_INFILESIZE_LARGE, offset: length)
-            if file >= 0 {
-                guard lseek(file, off_t(offset), SEEK_SET) == off_t(offset) else {
-                    throw TransferError(.failed, "cannot read the file to upload: \(String(cString: strerror(errno)))")
-                }
-                // A zero-length part or file still reads through the callback, which then ends at once.
-                uploadStream = CurlFileStream(descriptor: file, readLimit: max(length, 0))
-                try curl.set(CURLOPT_READFUNCTION, callback: curlReadFromFile)
-                try curl.set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(uploadStream!).toOpaque())
+            guard lseek(file, off_t(offset), SEEK_SET) == off_t(offset) else {
+                throw TransferError(.failed, "cannot read the file to upload: \(String(cString: strerror(errno)))")
             }
+            // A zero-length file still reads through the callback, which then ends at once.
+            let stream = CurlFileStream(descriptor: file, readLimit: max(length, 0))
+            uploadStream = stream
+            try curl.set(CURLOPT_READFUNCTION, callback: curlReadFromFile)
+            try curl.set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(stream).toOpaque())
         }
         try curl.setHeaders(headers)
         let memory = CurlMemorySink(limit: 16 * 1024 * 1024)

@@ -338,9 +338,10 @@ struct ServeCommand: AsyncParsableCommand {
             documentationUrl: info.documentationURL.nilIfEmpty,
             environment: info.environment.nilIfEmpty,
             version: TESPVersion.current,
-            storage: storageLocations(settings),
-            backendParameters: backendParameters(settings),
-            storageSchemes: .init(read: storage.readableSchemes.sorted(), write: storage.writableSchemes.sorted())
+            // Clients parse service-info strictly (py-tes refuses unknown fields), so the schemes TESP reads go into
+            // `storage` as `scheme://` entries; which of them can also be written is in the README and the 400s.
+            storage: storageLocations(settings) + storage.readableSchemes.subtracting(["file"]).sorted().map { "\($0)://" },
+            backendParameters: backendParameters(settings)
         )
         return ServerConfiguration(
             maxBodyBytes: settings.server.maxBodyBytes,

@@ -164,4 +164,4 @@ def test_drs_is_read_only(drs_tesp, drs):
         "outputs": [{"url": f"drs://{drs.authority}/new", "path": "/data/x"}], "executors": [executor(["true"])]})
     assert refused.status_code == 400 and "outputs[0].url" in refused.json()["message"]
     info = requests.get(drs_tesp.api + "/service-info").json()
-    assert "drs" in info["tesp_storage_schemes"]["read"] and "drs" not in info["tesp_storage_schemes"]["write"]
+    assert "drs://" in info["storage"] and "s3://" in info["storage"]

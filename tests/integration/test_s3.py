@@ -130,7 +130,7 @@ def test_a_wrong_secret_for_one_bucket_is_refused_by_s3_and_never_shown(tmp_path
         assert wrong not in requests.get(f"{server.api}/tasks/{task_id}", params={"view": "FULL"}).text
         assert wrong not in server.log()
         info = requests.get(server.api + "/service-info").json()
-        assert "s3" in info["tesp_storage_schemes"]["read"] and "s3" in info["tesp_storage_schemes"]["write"]
+        assert "s3://" in info["storage"]
         assert wrong not in str(info)
     finally:
         server.stop()
