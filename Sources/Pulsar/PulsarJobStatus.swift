@@ -28,8 +28,9 @@ public struct PulsarJobStatus: Sendable, Equatable, Decodable {
     /// The job command's own stdout and stderr.
     public var jobStdout: String
     public var jobStderr: String
-    /// Pulsar's `stderr` (a Galaxy tool's): empty for TESP's jobs, except that a failed preprocessing (an input
-    /// Pulsar could not fetch) leaves its error there.
+    /// Pulsar's `stderr` (a Galaxy tool's, `metadata/tool_stderr`): empty for TESP's jobs. Pulsar 0.16 writes a
+    /// failed preprocessing's error to `<job>/stderr`, which its status does not read, so it is not here either;
+    /// read in case a Pulsar puts it here.
     public var stderr: String
 
     public init(

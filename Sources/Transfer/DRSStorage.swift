@@ -104,7 +104,7 @@ public struct DRSStorage: Storage {
 
     func resolve(_ url: StorageURL) async throws -> DRSObject {
         let id = try objectID(of: url)
-        let address = base(of: url) + "objects/" + S3Client.encode(id, keepingSlashes: false)
+        let address = base(of: url) + "objects/" + PercentEncoding.unreservedOnly(id)
         let data = try await get(address, for: url, what: "the DRS object")
         do {
             return try JSONDecoder().decode(DRSObject.self, from: data)
@@ -119,7 +119,7 @@ public struct DRSStorage: Storage {
             throw TransferError(.failed, "\(url): a DRS access method has neither access_url nor access_id")
         }
         let id = try objectID(of: url)
-        let address = base(of: url) + "objects/" + S3Client.encode(id, keepingSlashes: false) + "/access/" + S3Client.encode(accessID, keepingSlashes: false)
+        let address = base(of: url) + "objects/" + PercentEncoding.unreservedOnly(id) + "/access/" + PercentEncoding.unreservedOnly(accessID)
         let data = try await get(address, for: url, what: "the access URL '\(accessID)'")
         do {
             return try JSONDecoder().decode(DRSObject.AccessURL.self, from: data)

@@ -238,7 +238,7 @@ struct S3Client: Sendable {
     /// sorted by name (libcurl 7.88 signs the query as given, and S3 compares with its sorted form).
     func address(_ request: S3Request) -> String {
         let endpoint = configuration.endpoint.isEmpty ? "https://s3.\(configuration.region).amazonaws.com" : configuration.endpoint
-        let path = "/" + Self.encode(request.object.key, keepingSlashes: true)
+        let path = "/" + PercentEncoding.unreservedOnly(request.object.key, keepingSlashes: true)
         var base: String
         let virtual: Bool
         switch configuration.addressing {
@@ -249,31 +249,12 @@ struct S3Client: Sendable {
         if virtual, let schemeEnd = endpoint.range(of: "://") {
             base = endpoint[..<schemeEnd.upperBound] + request.object.bucket + "." + endpoint[schemeEnd.upperBound...] + path
         } else {
-            base = endpoint + "/" + Self.encode(request.object.bucket, keepingSlashes: false) + (request.object.key.isEmpty ? "" : path)
+            base = endpoint + "/" + PercentEncoding.unreservedOnly(request.object.bucket) + (request.object.key.isEmpty ? "" : path)
         }
         if !request.query.isEmpty {
-            base += "?" + request.query.sorted { $0.0 < $1.0 }
-                .map { "\(Self.encode($0.0, keepingSlashes: false))=\(Self.encode($0.1, keepingSlashes: false))" }
-                .joined(separator: "&")
+            base += "?" + PercentEncoding.query(request.query)
         }
         return base
-    }
-
-    /// AWS's URI encoding: every byte but the unreserved ones (`A-Z a-z 0-9 - _ . ~`, and `/` in paths) as `%XX`.
-    static func encode(_ text: String, keepingSlashes: Bool) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepingSlashes:
-                out += "/"
-            default:
-                out += String(format: "%%%02X", byte)
-            }
-        }
-        return out
     }
 
     /// Sends `request`; a body goes to `descriptor` when given, else into the reply (at most 16 MiB).
