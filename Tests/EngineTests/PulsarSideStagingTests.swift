@@ -44,6 +44,15 @@ import Transfer
         #expect(remote.first?.input == PulsarRemoteInput(name: "input-0", url: "https://data.example.org/ref.fa"))
     }
 
+    @Test func withANetrcFileEveryURLGoesThroughTESP() throws {
+        // A netrc file may hold credentials for any host: none of them is handed to Pulsar.
+        let transfers = Transfers(Transfers.Configuration(netrcFile: "/etc/tesp/netrc"), logger: logger)
+        let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
+        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar) as? PulsarRESTBackend)?.staging)
+        let job = BackendJob(task: TESTask(id: "t4", inputs: Array(inputs.prefix(1)), executors: [TESExecutor(image: "alpine", command: ["true"])]))
+        #expect(staging.remoteInputs(of: job).isEmpty)
+    }
+
     @Test func theSubmitAsksPulsarToFetchWhatTESPDidNotUpload() async throws {
         let pulsar = FakePulsarJobs(name: "p")
         let backend = backend(pulsar)

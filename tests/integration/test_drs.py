@@ -46,7 +46,10 @@ class DRSServer:
                 if self.path.startswith("/bytes/"):
                     if self.headers.get(DATA_HEADER[0]) != DATA_HEADER[1]:
                         return self.reply(403, {"msg": "no access header"})
-                    return self.reply(200, server.blobs[self.path[len("/bytes/"):]], "application/octet-stream")
+                    name = self.path[len("/bytes/"):]
+                    if name not in server.blobs:
+                        return self.reply(404, {"msg": "no such bytes"})
+                    return self.reply(200, server.blobs[name], "application/octet-stream")
                 if not self.path.startswith(prefix):
                     return self.reply(404, {"msg": "not found", "status_code": 404})
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -104,7 +107,11 @@ def test_drs_objects_are_resolved_and_read_through_their_access_methods(drs_tesp
     direct = b"direct bytes\n"
     drs.objects["obj-direct"] = {"id": "obj-direct", "size": len(direct),
                                  "checksums": [{"type": "sha-256", "checksum": sha256(direct)}],
+                                 # One TESP cannot read, one that fails, then the one that works.
                                  "access_methods": [{"type": "gs", "access_url": {"url": "gs://nowhere/x"}},
+                                                    {"type": "http", "access_url": {
+                                                        "url": f"http://{drs.authority}/bytes/gone",
+                                                        "headers": [f"{DATA_HEADER[0]}: {DATA_HEADER[1]}"]}},
                                                     {"type": "http", "access_url": drs.blob("direct", direct)}]}
     by_id = b"through an access id\n"
     drs.blob("by-id", by_id)

@@ -100,6 +100,18 @@ def test_a_large_output_goes_up_in_parts_and_a_large_listing_is_read_page_by_pag
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_a_listed_key_that_would_leave_the_input_directory_fails_the_task(s3_tesp, s3, bucket):
+    s3.client().put_object(Bucket=bucket, Key="tricky/ok.txt", Body=b"ok\n")
+    s3.client().put_object(Bucket=bucket, Key="tricky/../escape.txt", Body=b"out\n")
+    task_id = create(s3_tesp.api, {
+        "inputs": [{"url": f"s3://{bucket}/tricky", "path": "/data/tricky", "type": "DIRECTORY"}],
+        "executors": [executor(["true"])],
+    })
+    task = wait_for_state(s3_tesp.api, task_id, "SYSTEM_ERROR", timeout=60)
+    lines = task["logs"][0]["system_logs"]
+    assert any("inputs[0]" in line and "has a key whose name" in line for line in lines), lines
+
+
 def test_a_bucket_that_does_not_exist_ends_the_task_saying_so(s3_tesp):
     api = s3_tesp.api
     task_id = create(api, {
