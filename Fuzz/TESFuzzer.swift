@@ -5,7 +5,8 @@ import Foundation
 private let limits = TESValidationLimits(
     maxExecutors: 50,
     supportedBackendParameters: ["VmSize"],
-    supportedURLSchemes: ["ftp", "ftps", "http", "https", "file"],
+    readableURLSchemes: ["ftp", "ftps", "http", "https", "file", "s3", "drs"],
+    writableURLSchemes: ["ftp", "ftps", "http", "https", "file", "s3"],
     allowedFileDirectories: ["/srv/data"]
 )
 
