@@ -56,8 +56,7 @@ extension Settings {
             try check(names.insert(backend.name).inserted, field + ".name", "'\(backend.name)' names two backends")
             try check(backend.url.hasPrefix("http://") || backend.url.hasPrefix("https://"), field + ".url", "must be an http:// or https:// URL")
             try check(backend.maxJobs >= 0, field + ".max_jobs", "must not be negative")
-            try check(["tesp", "pulsar"].contains(backend.staging), field + ".staging", "must be tesp or pulsar")
-            try check(backend.staging == "tesp" || backend.kind == .pulsar, field + ".staging", "pulsar staging needs kind pulsar")
+            try check(backend.staging == .tesp || backend.kind == .pulsar, field + ".staging", "pulsar staging needs kind pulsar")
             try check((backend.cpuCores ?? 1) >= 1, field + ".cpu_cores", "must be at least 1")
             try check((backend.ramGb ?? 1) > 0, field + ".ram_gb", "must be positive")
             try check((backend.diskGb ?? 1) > 0, field + ".disk_gb", "must be positive")
@@ -97,6 +96,7 @@ extension Settings {
             try check(parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty, "drs.tokens", "entries must be host=token")
         }
         try check(["auto", "path", "virtual"].contains(s3.addressing), "s3.addressing", "must be auto, path or virtual")
+        try check((1...604_800).contains(s3.presignSeconds), "s3.presign_seconds", "must be between 1 and 604800 (seven days, S3's limit)")
         try check(s3.multipartPartMib >= 5, "s3.multipart_part_mib", "must be at least 5 (S3's smallest part)")
         try check(s3.endpoint.isEmpty || s3.endpoint.hasPrefix("http://") || s3.endpoint.hasPrefix("https://"), "s3.endpoint", "must be an http:// or https:// URL")
         try check(transfer.stagingDirectory.hasPrefix("/"), "transfer.staging_directory", "must be an absolute path")

@@ -139,9 +139,20 @@ public struct Settings: Codable, Sendable, Equatable {
         /// Storage hosts near this backend: `engine.placement = "data-locality"` places a task where most of its
         /// input bytes are near.
         public var near: [String] = []
-        /// kind pulsar: who moves the files. `tesp` (through this server) or `pulsar` (Pulsar fetches http(s)
-        /// inputs itself; the rest, and outputs, still pass through TESP).
-        public var staging = "tesp"
+        /// kind pulsar: who moves the files.
+        public var staging = Staging.tesp
+        /// Whether this backend may be handed secrets: with `staging = "pulsar"`, pre-signed S3 URLs for Pulsar
+        /// to fetch inputs with (otherwise TESP fetches those inputs itself).
+        public var trusted = false
+
+        /// Who moves a Pulsar job's files.
+        public enum Staging: String, Codable, Sendable, CaseIterable {
+            /// Every file passes through TESP.
+            case tesp
+            /// Pulsar fetches the inputs it can reach by itself (plain http(s); S3 pre-signed on a trusted
+            /// backend); the rest, and outputs, pass through TESP.
+            case pulsar
+        }
 
         public init(name: String, url: String) {
             self.name = name
@@ -149,7 +160,7 @@ public struct Settings: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, kind, url, token, labels, user, password, near, staging
+            case name, kind, url, token, labels, user, password, near, staging, trusted
             case tokenFile = "token_file"
             case maxJobs = "max_jobs"
             case cpuCores = "cpu_cores"
@@ -177,7 +188,8 @@ public struct Settings: Codable, Sendable, Equatable {
             diskGb = try c.decodeIfPresent(Double.self, forKey: .diskGb)
             labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
             near = try c.decodeIfPresent([String].self, forKey: .near) ?? []
-            staging = try c.decodeIfPresent(String.self, forKey: .staging) ?? "tesp"
+            staging = try c.decodeIfPresent(Staging.self, forKey: .staging) ?? .tesp
+            trusted = try c.decodeIfPresent(Bool.self, forKey: .trusted) ?? false
         }
 
         private struct AnyKey: CodingKey {
@@ -343,9 +355,12 @@ public struct Settings: Codable, Sendable, Equatable {
         public var sessionToken = Secret("")
         /// Outputs larger than this go up as multipart uploads in parts of this size (at least 5).
         public var multipartPartMib = 64
+        /// How long a pre-signed URL handed to a backend (staging = "pulsar", trusted) stays good.
+        public var presignSeconds = 3600
 
         enum CodingKeys: String, CodingKey {
             case endpoint, region, addressing
+            case presignSeconds = "presign_seconds"
             case accessKeyID = "access_key_id"
             case secretAccessKey = "secret_access_key"
             case sessionToken = "session_token"

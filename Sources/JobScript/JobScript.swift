@@ -41,15 +41,28 @@ public struct JobScript: Sendable {
     /// 0.16 reports such jobs as running forever after a restart).
     public static let heartbeatPath = "tesp/heartbeat"
 
-    /// An input file TESP uploaded to the job's inputs directory, and where it goes.
+    /// An input file and where it goes: a file in the job's inputs directory (uploaded by TESP or fetched there
+    /// by Pulsar), or a URL the script downloads itself on the Pulsar host.
     public struct PlacedInput: Sendable, Equatable {
-        /// The name in Pulsar's inputs directory.
-        public var uploadedName: String
+        public enum Source: Sendable, Equatable {
+            /// The name in Pulsar's inputs directory.
+            case uploaded(String)
+            /// An FTP URL that needs nothing secret, fetched with curl on the Pulsar host before the first
+            /// executor; `field` names the input in errors (`inputs[3]`).
+            case fetched(url: String, field: String)
+        }
+
+        public var source: Source
         /// The container path.
         public var path: String
 
         public init(uploadedName: String, path: String) {
-            self.uploadedName = uploadedName
+            self.source = .uploaded(uploadedName)
+            self.path = path
+        }
+
+        public init(fetching url: String, field: String, path: String) {
+            self.source = .fetched(url: url, field: field)
             self.path = path
         }
     }
@@ -121,13 +134,21 @@ public struct JobScript: Sendable {
         for workdir in workdirs.sorted() {
             lines.append("mkdir -p -- \(ShellWord.hostPath(workdir).rendered)")
         }
-        lines += ["", "# Inputs: hard links to what TESP uploaded (copies across filesystems)."]
+        lines += ["", "# Inputs: hard links to what was uploaded (copies across filesystems), downloads of the rest."]
+        if inputs.contains(where: { if case .fetched = $0.source { true } else { false } }) {
+            lines += Self.fetchFunction
+        }
         for input in inputs {
-            let source = ShellWord([.variable("TESP_INPUTS"), .text("/" + input.uploadedName)]).rendered
             let target = ShellWord.hostPath(input.path).rendered
             lines.append("tesp_contained \(target) || tesp_refuse 'placing inputs' \(ShellQuote.quote(input.path))")
             lines.append("mkdir -p \"$(dirname -- \(target))\"")
-            lines.append("ln -f -- \(source) \(target) 2>/dev/null || cp -f -- \(source) \(target)")
+            switch input.source {
+            case .uploaded(let name):
+                let source = ShellWord([.variable("TESP_INPUTS"), .text("/" + name)]).rendered
+                lines.append("ln -f -- \(source) \(target) 2>/dev/null || cp -f -- \(source) \(target)")
+            case .fetched(let url, let field):
+                lines.append("tesp_fetch \(ShellQuote.quote(field)) \(ShellQuote.quote(url)) \(target)")
+            }
         }
         if runtime.kind == .bwrap {
             lines += [
@@ -237,6 +258,19 @@ public struct JobScript: Sendable {
         "# tesp_refuse STEP PATH: a system error naming the step; the job script fails (TES: SYSTEM_ERROR).",
         "tesp_refuse() { printf 'TESP refused %s: %s is a symbolic link, not a regular file, or outside the task directories\\n' "
             + "\"$1\" \"$2\" >&2; exit 1; }",
+    ]
+
+    /// `tesp_fetch FIELD URL HOSTPATH`: an FTP download on the Pulsar host, transient failures retried as TESP
+    /// retries its own; a failure ends the script before any executor, naming the input (TES: SYSTEM_ERROR).
+    /// Only ftp and ftps are followed (`--proto`), so a redirect or a crafted URL cannot reach another protocol.
+    static let fetchFunction: [String] = [
+        "tesp_fetch() {",
+        "    command -v curl >/dev/null 2>&1 || { printf 'TESP could not fetch %s on the Pulsar host: curl is not installed there\\n' \"$1\" >&2; exit 1; }",
+        "    local said",
+        "    said=$(curl --fail --silent --show-error --proto '=ftp,ftps' --retry 4 --retry-delay 1 --retry-connrefused "
+            + "--connect-timeout 30 -o \"$3\" -- \"$2\" 2>&1) "
+            + "|| { printf 'TESP could not fetch %s (%s) on the Pulsar host: %s\\n' \"$1\" \"$2\" \"$said\" >&2; exit 1; }",
+        "}",
     ]
 
     /// Lists, for each output, the files it matched (paths base64-encoded) or that it is missing.

@@ -155,6 +155,15 @@ public struct CurlStorage: Storage {
         }
     }
 
+    /// The URL itself, when it needs nothing secret: no password, no credential in the query and no netrc file
+    /// (which might hold one for its host).
+    public func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
+        guard credentials == nil, url.user == nil, url.password == nil,
+            !url.hasSecretQuery, netrcFile.isEmpty
+        else { return nil }
+        return DirectURL(url.text, isCredential: false)
+    }
+
     private func cancellable<T: Sendable>(_ body: @escaping @Sendable (CurlAbortSwitch) throws -> T) async throws -> T {
         try await threads.runCancellable(body)
     }

@@ -25,6 +25,8 @@ public struct S3Configuration: Sendable, Equatable {
     public var sessionToken: String
     /// Files larger than this go up as a multipart upload in parts of this size (at least S3's minimum, 5 MiB).
     public var partBytes: Int64
+    /// How long a pre-signed URL (for a backend that fetches its own inputs) stays good.
+    public var presignLifetimeSeconds: Int
 
     public static let minimumPartBytes: Int64 = 5 * 1024 * 1024
 
@@ -35,8 +37,10 @@ public struct S3Configuration: Sendable, Equatable {
         accessKeyID: String = "",
         secretAccessKey: String = "",
         sessionToken: String = "",
-        partBytes: Int64 = 64 * 1024 * 1024
+        partBytes: Int64 = 64 * 1024 * 1024,
+        presignLifetimeSeconds: Int = 3600
     ) {
+        self.presignLifetimeSeconds = presignLifetimeSeconds
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.region = region.isEmpty ? "us-east-1" : region
         self.addressing = addressing
@@ -59,6 +63,7 @@ extension S3Configuration {
         secretAccessKey: String,
         sessionToken: String,
         partBytes: Int64,
+        presignLifetimeSeconds: Int = 3600,
         environment: [String: String]
     ) -> S3Configuration {
         func env(_ names: String...) -> String {
@@ -72,7 +77,8 @@ extension S3Configuration {
             accessKeyID: fromSettings ? accessKeyID : env("AWS_ACCESS_KEY_ID"),
             secretAccessKey: fromSettings ? secretAccessKey : env("AWS_SECRET_ACCESS_KEY"),
             sessionToken: fromSettings ? sessionToken : env("AWS_SESSION_TOKEN"),
-            partBytes: partBytes
+            partBytes: partBytes,
+            presignLifetimeSeconds: presignLifetimeSeconds
         )
     }
 }
@@ -171,6 +177,14 @@ public struct S3Storage: Storage {
         return try await threads.runCancellable { abortSwitch in
             try client.send(S3Request(.head, try S3Object(url)), for: url, "size", abortSwitch: abortSwitch).contentLength
         }
+    }
+
+    /// A pre-signed GET (a plain URL without keys, for a public bucket).
+    public func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
+        guard let object = try? S3Object(url), !object.key.isEmpty else { return nil }
+        let client = client(credentials)
+        let text = S3Presigner(client: client).url(getting: object, lifetimeSeconds: lifetimeSeconds, now: now)
+        return DirectURL(text, isCredential: !client.configuration.accessKeyID.isEmpty)
     }
 
     /// The configured client, with the access key of a `transfer.credentials` entry for the bucket (`credentials`)

@@ -1,3 +1,4 @@
+import Foundation
 import TES
 /// One file found under a directory URL.
 public struct RemoteFile: Sendable, Equatable {
@@ -24,6 +25,26 @@ public protocol Storage: Sendable {
     /// The size of the file at `url` without fetching it (HTTP HEAD, FTP SIZE, stat), or `nil` when the server
     /// does not say.
     func size(of url: StorageURL, credentials: Credential?) async throws -> Int64?
+    /// A URL another machine can GET the file at `url` from by itself (a backend that stages its own inputs), good
+    /// for `lifetimeSeconds` from `now`; `nil` when this kind of storage cannot give one for these credentials.
+    func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL?
+}
+
+extension Storage {
+    public func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? { nil }
+}
+
+/// A URL that reads one file with a plain GET, needing nothing else.
+public struct DirectURL: Sendable, Equatable {
+    public var text: String
+    /// Whether the URL itself grants access (a pre-signed URL): then it is a secret, handed only to a backend
+    /// trusted with secrets and redacted wherever it is shown.
+    public var isCredential: Bool
+
+    public init(_ text: String, isCredential: Bool) {
+        self.text = text
+        self.isCredential = isCredential
+    }
 }
 
 /// A user name and password for a storage server.

@@ -131,10 +131,22 @@ public final class Transfers: Sendable {
         return (try? await storage.size(of: url, credentials: credential(for: url, secret: secret))) ?? nil
     }
 
-    /// Whether TESP holds credentials of its own for `url`'s server (`transfer.credentials`, or a netrc file, which
-    /// may name any host): such a URL is never handed to a backend to fetch.
-    public func holdsCredentials(for url: StorageURL) -> Bool {
-        !configuration.netrcFile.isEmpty || configuration.credentials.contains { $0.origin == url.origin }
+    /// A URL a backend can fetch `url` from by itself, or `nil` when only TESP can read it: the storage cannot give
+    /// one, the task came with a credential for its query, or the URL would be a secret (pre-signed) and
+    /// `secretsAllowed` is false. A host given as an IP literal in `transfer.denied_networks` gets none either: a
+    /// name resolves on the backend's side, under its own rules.
+    public func directReadURL(_ url: StorageURL, secret: String?, querySecret: String?, secretsAllowed: Bool, now: Date = Date()) -> DirectURL? {
+        guard querySecret == nil, let storage = try? self.storage.reader(for: url),
+            let direct = storage.directReadURL(
+                for: url,
+                credentials: credential(for: url, secret: secret),
+                lifetimeSeconds: configuration.s3.presignLifetimeSeconds,
+                now: now
+            ),
+            secretsAllowed || !direct.isCredential,
+            let target = StorageURL(direct.text), !configuration.limits.deniedNetworks.deniesLiteral(target.host)
+        else { return nil }
+        return direct
     }
 
     /// The credential for `url`: its user with the password the task came with (`secret`), else the configured

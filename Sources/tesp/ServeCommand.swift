@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
                     ),
                     http: http
                 )
-                return BackendRegistry.Entry(backend: factory.pulsarREST(pulsar, staging: BackendFactory.Staging(rawValue: backend.staging) ?? .tesp), description: Self.description(of: backend))
+                return BackendRegistry.Entry(backend: factory.pulsarREST(pulsar, staging: backend.staging == .pulsar ? .pulsar(trusted: backend.trusted) : .tesp), description: Self.description(of: backend))
             },
             statusCallsPerSecond: engineConfiguration.statusCallsPerSecond
         )
@@ -199,6 +199,7 @@ struct ServeCommand: AsyncParsableCommand {
                 secretAccessKey: settings.s3.secretAccessKey.value,
                 sessionToken: settings.s3.sessionToken.value,
                 partBytes: Int64(settings.s3.multipartPartMib) * 1024 * 1024,
+                presignLifetimeSeconds: settings.s3.presignSeconds,
                 environment: ProcessInfo.processInfo.environment
             ),
             drs: DRSConfiguration(

@@ -173,12 +173,16 @@ import Testing
             [[default.backends]]
             name = "site-b"
             url = "http://pulsar.b.example:8913"
+            staging = "pulsar"
+            trusted = true
             """
         )
         #expect(settings.backends.map(\.name) == ["site-a", "site-b"])
         #expect(settings.backends[0].maxJobs == 200 && settings.backends[0].cpuCores == 64 && settings.backends[0].ramGb == 256)
         #expect(settings.backends[0].labels == ["site": "a", "gpu": "none"] && settings.backends[0].kind == .pulsar)
         #expect(settings.backends[1].maxJobs == 0 && settings.backends[1].tokenFile.isEmpty)
+        #expect(settings.backends[0].staging == .tesp && !settings.backends[0].trusted)
+        #expect(settings.backends[1].staging == .pulsar && settings.backends[1].trusted)
     }
 
     @Test func backendsComeFromTheEnvironmentAsJSON() throws {
@@ -198,6 +202,10 @@ import Testing
         #expect(kind.contains("kind"), "\(kind)")
         let name = base.failure("[[default.backends]]\nname = \"a b\"\nurl = \"http://x\"\n")
         #expect(name.contains("backends[0].name"), "\(name)")
+        let staging = base.failure("[[default.backends]]\nname = \"a\"\nurl = \"http://x\"\nstaging = \"galaxy\"\n")
+        #expect(staging.contains("staging"), "\(staging)")
+        let presign = base.failure("[default.s3]\npresign_seconds = 604801\n")
+        #expect(presign.contains("s3.presign_seconds"), "\(presign)")
         let policy = base.failure("[default.engine]\nplacement = \"random\"\n")
         #expect(policy.contains("engine.placement"), "\(policy)")
     }

@@ -16,7 +16,7 @@ import Transfer
     private func backend(_ pulsar: FakePulsarJobs, credentials: [StorageURL] = []) -> any ComputeBackend {
         let transfers = Transfers(Transfers.Configuration(credentials: credentials), logger: logger)
         let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
-        return factory.pulsarREST(pulsar, staging: .pulsar)
+        return factory.pulsarREST(pulsar, staging: .pulsar(trusted: false))
     }
 
     private let inputs = [
@@ -33,7 +33,7 @@ import Transfer
     @Test func onlyPlainHTTPFileInputsWithoutSecretsAreLeftToPulsar() throws {
         let transfers = Transfers(Transfers.Configuration(credentials: [StorageURL("https://u:p@secure.example.org")!]), logger: logger)
         let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
-        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar) as? PulsarRESTBackend)?.staging)
+        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar(trusted: false)) as? PulsarRESTBackend)?.staging)
         let secrets = [
             "https://data.example.org#alice": "pw",
             "?https://bucket.s3.amazonaws.com/k": "X-Amz-Signature=abc",
@@ -48,7 +48,7 @@ import Transfer
         // A netrc file may hold credentials for any host: none of them is handed to Pulsar.
         let transfers = Transfers(Transfers.Configuration(netrcFile: "/etc/tesp/netrc"), logger: logger)
         let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
-        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar) as? PulsarRESTBackend)?.staging)
+        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar(trusted: false)) as? PulsarRESTBackend)?.staging)
         let job = BackendJob(task: TESTask(id: "t4", inputs: Array(inputs.prefix(1)), executors: [TESExecutor(image: "alpine", command: ["true"])]))
         #expect(staging.remoteInputs(of: job).isEmpty)
     }
@@ -88,6 +88,33 @@ import Transfer
                 executors: []
             )
         )
+    }
+
+    private func staging(_ s3: S3Configuration, trusted: Bool) throws -> any PulsarStaging {
+        let transfers = Transfers(Transfers.Configuration(s3: s3), logger: logger)
+        let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
+        return try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar(trusted: trusted)) as? PulsarRESTBackend)?.staging)
+    }
+
+    private let s3Job = BackendJob(
+        task: TESTask(id: "t5", inputs: [TESInput(url: "s3://data/ref.fa", path: "/data/ref.fa")], executors: [TESExecutor(image: "alpine", command: ["true"])])
+    )
+
+    @Test func anS3InputIsPresignedForATrustedBackendOnlyAndUnsignedWithoutKeys() throws {
+        let keys = S3Configuration(endpoint: "http://127.0.0.1:9", accessKeyID: "AK", secretAccessKey: "SK")
+        #expect(try staging(keys, trusted: false).remoteInputs(of: s3Job).isEmpty)
+        let signed = try #require(try staging(keys, trusted: true).remoteInputs(of: s3Job).first)
+        #expect(signed.index == 0 && signed.input.name == "input-0")
+        #expect(signed.input.url.hasPrefix("http://127.0.0.1:9/data/ref.fa?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F"))
+        let anonymous = try staging(S3Configuration(endpoint: "http://127.0.0.1:9"), trusted: false).remoteInputs(of: s3Job)
+        #expect(anonymous.map(\.input.url) == ["http://127.0.0.1:9/data/ref.fa"])
+    }
+
+    @Test func aFailedFetchOfAPresignedURLNamesTheTasksOwnURL() async throws {
+        let keys = S3Configuration(endpoint: "http://127.0.0.1:9", accessKeyID: "AK", secretAccessKey: "SK")
+        let line = try #require(await staging(keys, trusted: true).explainFailedFetch(s3Job, on: "p", detail: ""))
+        #expect(line.hasPrefix("inputs[0]: Pulsar 'p' could not fetch s3://data/ref.fa (checked from TESP: "))
+        #expect(!line.contains("X-Amz") && !line.contains("SK"))
     }
 
     @Test func theRemoteStagingParameterHasTheShapePulsarReads() throws {

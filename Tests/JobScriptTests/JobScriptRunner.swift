@@ -37,7 +37,8 @@ struct JobScriptRun {
         try FileManager.default.createDirectory(at: working, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: inputsDirectory, withIntermediateDirectories: true)
         for (input, text) in inputs {
-            try text.write(to: inputsDirectory.appendingPathComponent(input.uploadedName), atomically: true, encoding: .utf8)
+            guard case .uploaded(let name) = input.source else { continue }
+            try text.write(to: inputsDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let script = JobScript(
             taskID: "t1",

@@ -27,6 +27,26 @@ import Testing
         #expect(end >= start && start > 1_700_000_000_000)
     }
 
+    @Test func anInputTheScriptCannotFetchEndsItBeforeAnyExecutorNamingTheInput() throws {
+        let task = TESTask(
+            inputs: [TESInput(url: "ftp://127.0.0.1:9/ref.fa", path: "/data/ref.fa")],
+            executors: [TESExecutor(image: "ubuntu", command: ["true"])]
+        )
+        let refused = try JobScriptRun.run(
+            task: task,
+            inputs: [(JobScript.PlacedInput(fetching: "ftp://127.0.0.1:9/ref.fa", field: "inputs[0]", path: "/data/ref.fa"), "")]
+        )
+        #expect(refused.exitCode == 1)
+        #expect(refused.stderr.contains("TESP could not fetch inputs[0] (ftp://127.0.0.1:9/ref.fa) on the Pulsar host: curl: (7)"), "\(refused.stderr)")
+        #expect(try refused.records.isEmpty)
+        // Only FTP: a URL of another protocol is not followed, whatever reaches the script.
+        let other = try JobScriptRun.run(
+            task: task,
+            inputs: [(JobScript.PlacedInput(fetching: "file:///etc/passwd", field: "inputs[0]", path: "/data/ref.fa"), "")]
+        )
+        #expect(other.exitCode == 1 && other.stderr.contains("curl: (1)"), "\(other.stderr)")
+    }
+
     @Test func everyArgumentReachesTheProgramUnchanged() throws {
         let argv = ["a b", "it's", "\"q\"", "$HOME", "*", ";", "http://x", "./a", "", "`id`", "\\n", "é", "--", "-e"]
         let task = TESTask(

@@ -154,9 +154,10 @@ class Tesp:
 
 
 class FtpServer:
-    """pyftpdlib with one user who may read and write its root directory."""
+    """pyftpdlib with one user who may read and write its root directory (`anonymous`: anyone may, no user)."""
 
-    def __init__(self, directory: Path, user: str = "tesuser", password: str = "tes-Pa55:word"):
+    def __init__(self, directory: Path, user: str = "tesuser", password: str = "tes-Pa55:word", anonymous: bool = False):
+        self.anonymous = anonymous
         self.root = directory / "root"
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -168,8 +169,8 @@ class FtpServer:
     def start(self) -> "FtpServer":
         log = open(self.log, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", str(self.port), "-w", "-d", str(self.root),
-             "-u", self.user, "-P", self.password],
+            [sys.executable, "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", str(self.port), "-w", "-d", str(self.root)]
+            + ([] if self.anonymous else ["-u", self.user, "-P", self.password]),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
 
         def ready():
@@ -180,6 +181,8 @@ class FtpServer:
 
     def url(self, path: str, with_password: bool = True) -> str:
         from urllib.parse import quote
+        if self.anonymous:
+            return f"ftp://127.0.0.1:{self.port}/{path.lstrip('/')}"
         password = ":" + quote(self.password, safe="") if with_password else ""
         return f"ftp://{self.user}{password}@127.0.0.1:{self.port}/{path.lstrip('/')}"
 

@@ -1,16 +1,19 @@
-"""`staging = "pulsar"`: a real Pulsar fetches plain http(s) inputs itself (remote_transfer), so their bytes never
-pass through TESP (its transfer counter for http stays at 0), while an FTP input with a password still goes
-through TESP; a URL Pulsar cannot fetch ends the task SYSTEM_ERROR naming the input."""
+"""`staging = "pulsar"`: a real Pulsar fetches plain http(s) inputs itself (remote_transfer) and S3 objects through
+URLs TESP pre-signs for a trusted backend, and the job script fetches anonymous FTP inputs on the Pulsar host, so
+their bytes never pass through TESP (its transfer counters stay at 0), while an FTP input with a password, and S3
+for an untrusted backend, still go through TESP; a URL the Pulsar host cannot fetch ends the task SYSTEM_ERROR
+naming the input."""
 import hashlib
 import json
 import re
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
 
 from helpers import create, executor, wait_for_state
-from servers import Tesp
+from servers import FtpServer, S3Server, Tesp
 
 
 def transferred(tesp: Tesp, scheme: str) -> float:
@@ -66,3 +69,115 @@ def test_an_input_pulsar_cannot_fetch_ends_the_task_naming_it(pulsar_staging_tes
     lines = task["logs"][0]["system_logs"]
     assert any(line.startswith("inputs[0]: Pulsar 'near-data' could not fetch") and f"{base}/no/such/file" in line
                for line in lines), lines
+
+
+@pytest.fixture(scope="module")
+def open_s3(tmp_path_factory):
+    """moto without authentication: moto 5.2 with authentication on cannot serve a pre-signed URL at all (it
+    answers 500, reading only the Authorization header), so here it takes any request, and the signature TESP
+    computes is checked against botocore's (AWS's SDK) instead."""
+    server = S3Server(tmp_path_factory.mktemp("s3-open"), auth=False).start()
+    server.key_id, server.secret = "AKIATESPPRESIGN", "presign-" + uuid.uuid4().hex
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_staging_tesp(tmp_path_factory, mongodb_uri, pulsar, open_s3):
+    """Two backends on one Pulsar, both staging = "pulsar": one trusted with pre-signed URLs, one not."""
+    directory = tmp_path_factory.mktemp("tesp-pulsar-s3")
+    secret_file = directory / "s3-secret"
+    secret_file.write_text(open_s3.secret)
+    backends = [{"name": "trusted-site", "url": pulsar.url, "token": pulsar.token, "staging": "pulsar", "trusted": True},
+                {"name": "untrusted-site", "url": pulsar.url, "token": pulsar.token, "staging": "pulsar"}]
+    server = Tesp(directory, mongodb_uri, pulsar, database="tesp_ps3_" + uuid.uuid4().hex[:8],
+                  TESP_BACKENDS=json.dumps(backends),
+                  TESP_S3__ENDPOINT=open_s3.endpoint,
+                  TESP_S3__ACCESS_KEY_ID=open_s3.key_id,
+                  TESP_S3__SECRET_ACCESS_KEY_FILE=str(secret_file),
+                  TESP_S3__PRESIGN_SECONDS="600",
+                  TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path_factory.mktemp("staging-ps3")))
+    server.start()
+    yield server
+    server.stop()
+
+
+def pulsar_files_holding(pulsar, needle: bytes) -> list:
+    return [path for path in pulsar.directory.rglob("*") if path.is_file() and needle in path.read_bytes()]
+
+
+def botocore_presigned(url: str, key_id: str, secret: str, region: str, expires: int, timestamp: str) -> str:
+    """What AWS's SDK signs for a GET of `url` at `timestamp` (botocore's own clock stopped there)."""
+    import datetime
+    from unittest import mock
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    request = AWSRequest(method="GET", url=url)
+    when = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
+    with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+        S3SigV4QueryAuth(Credentials(key_id, secret), "s3", region, expires=expires).add_auth(request)
+    return request.prepare().url
+
+
+def test_s3_inputs_are_presigned_for_a_trusted_backend_and_fetched_by_tesp_for_another(s3_staging_tesp, open_s3, pulsar):
+    tesp = s3_staging_tesp
+    bucket = "tesp-ps-" + uuid.uuid4().hex[:8]
+    key = "ref/genome v1+x.fa"
+    client = open_s3.client()
+    client.create_bucket(Bucket=bucket)
+    reference = uuid.uuid4().bytes * 10_000
+    client.put_object(Bucket=bucket, Key=key, Body=reference)
+
+    def task(backend: str) -> str:
+        # The job stays long enough for its directory to be read while it runs (Pulsar deletes it afterwards).
+        return create(tesp.api, {
+            "inputs": [{"url": f"s3://{bucket}/{quote(key)}", "path": "/data/ref.fa"}],
+            "executors": [executor(["sh", "-c", "md5sum < /data/ref.fa && sleep 20"])],
+            "resources": {"backend_parameters": {"tesp_backend": backend}},
+        })
+
+    trusted, untrusted = task("trusted-site"), task("untrusted-site")
+    wait_for_state(tesp.api, trusted, "RUNNING", timeout=90)
+    wait_for_state(tesp.api, untrusted, "RUNNING", timeout=90)
+    # Only the trusted backend's job was handed a pre-signed URL; neither was handed the secret key.
+    holding = pulsar_files_holding(pulsar, b"X-Amz-Signature=")
+    assert holding and all(trusted in str(path) for path in holding), holding
+    assert not pulsar_files_holding(pulsar, open_s3.secret.encode())
+    signed = sorted({m for path in holding for m in re.findall(r'http://[^"\s]+X-Amz-Signature=[0-9a-f]{64}', path.read_text())})
+    assert len(signed) == 1, signed
+    stamp = re.search(r"X-Amz-Date=([0-9TZ]+)", signed[0]).group(1)
+    assert "X-Amz-Expires=600&" in signed[0]
+    assert signed[0] == botocore_presigned(signed[0].split("?")[0], open_s3.key_id, open_s3.secret, open_s3.region, 600, stamp)
+    expected = hashlib.md5(reference).hexdigest() + "  -\n"
+    for task_id in (trusted, untrusted):
+        done = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
+        assert done["logs"][0]["logs"][0]["stdout"] == expected
+        assert "X-Amz" not in json.dumps(done)
+    # TESP moved the object once: for the untrusted backend.
+    assert transferred(tesp, "s3") == len(reference)
+    assert re.search(r"X-Amz-Signature=[0-9a-f]", tesp.log()) is None
+
+
+def test_anonymous_ftp_inputs_are_fetched_on_the_pulsar_host(pulsar_staging_tesp, tmp_path):
+    public = FtpServer(tmp_path, anonymous=True).start()
+    try:
+        (public.root / "reads.fq").write_bytes(b"@r1\nACGT\n+\nIIII\n")
+        tesp = pulsar_staging_tesp
+        before = transferred(tesp, "ftp")
+        task_id = create(tesp.api, {
+            "inputs": [{"url": public.url("reads.fq"), "path": "/data/reads.fq"}],
+            "executors": [executor(["wc", "-l", "/data/reads.fq"])],
+        })
+        task = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
+        assert task["logs"][0]["logs"][0]["stdout"] == "4 /data/reads.fq\n"
+        assert transferred(tesp, "ftp") == before
+        missing = create(tesp.api, {"inputs": [{"url": public.url("no/such.fq"), "path": "/data/x"}],
+                                    "executors": [executor(["true"])]})
+        failed = wait_for_state(tesp.api, missing, "SYSTEM_ERROR", timeout=90)
+        lines = failed["logs"][0]["system_logs"]
+        assert any(f"TESP could not fetch inputs[0] ({public.url('no/such.fq')}) on the Pulsar host" in line
+                   for line in lines), lines
+        assert "logs" not in failed["logs"][0] or not failed["logs"][0]["logs"]
+    finally:
+        public.stop()

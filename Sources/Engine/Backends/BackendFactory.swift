@@ -21,11 +21,12 @@ public struct BackendFactory: Sendable {
     }
 
     /// Who moves a Pulsar job's files.
-    public enum Staging: String, Sendable {
+    public enum Staging: Sendable, Equatable {
         /// This server, for every file.
         case tesp
-        /// Pulsar fetches what it can reach without a secret (see ``PulsarSideStaging``); the rest goes through TESP.
-        case pulsar
+        /// Pulsar fetches what it can reach by itself (see ``PulsarSideStaging``), with pre-signed URLs only when
+        /// `trusted`; the rest goes through TESP.
+        case pulsar(trusted: Bool)
     }
 
     /// A Pulsar server over REST.
@@ -48,7 +49,7 @@ public struct BackendFactory: Sendable {
         let staging: any PulsarStaging =
             switch kind {
             case .tesp: throughTESP
-            case .pulsar: PulsarSideStaging(throughTESP: throughTESP, transfers: transfers)
+            case .pulsar(let trusted): PulsarSideStaging(throughTESP: throughTESP, transfers: transfers, trusted: trusted)
             }
         return PulsarRESTBackend(
             pulsar: pulsar,

@@ -4,21 +4,27 @@ import Pulsar
 import TES
 import Transfer
 
-/// Staging by Pulsar where it can: a FILE input at a plain `http`/`https` URL is fetched by Pulsar itself before
-/// the job starts (`remote_transfer`), so its bytes go from their source to the Pulsar host without passing
-/// through TESP. Everything else goes through TESP as with ``ThroughTESPStaging``: content inputs (they travel
-/// with the job), DIRECTORY inputs (TESP lists them), other schemes (Pulsar 0.16 without pycurl reads http(s)
-/// only), and any URL that needs a secret: a password, a token in its query, or credentials TESP holds for its
-/// server, because those never leave TESP for a backend. Outputs come back through TESP.
+/// Staging on the Pulsar host where it can, so that a FILE input's bytes go from their source to the Pulsar host
+/// without passing through TESP. Pulsar itself fetches (`remote_transfer`, before the job starts) a plain
+/// `http`/`https` URL, or an `s3://` object through a URL TESP pre-signs (short-lived, one object, read only) when
+/// the backend is `trusted`, or unsigned when TESP has no S3 keys (a public bucket). An `ftp`/`ftps` URL without a
+/// password is fetched by the job script with curl (Pulsar 0.16 reads with `requests`, which has no FTP, unless
+/// pycurl is installed). Everything else goes through TESP as with ``ThroughTESPStaging``: content inputs (they
+/// travel with the job), DIRECTORY inputs (TESP lists them), and any URL that needs a secret TESP will not hand
+/// over: a password, a token in its query, credentials TESP holds for its server, and pre-signed URLs for an
+/// untrusted backend. Outputs come back through TESP.
 ///
 /// TESP's `transfer.denied_networks` protect TESP's own network; a URL Pulsar fetches is checked against them by
 /// address only when its host is an IP literal (a name resolves on the Pulsar host, under that host's rules).
 struct PulsarSideStaging: PulsarStaging {
     let throughTESP: ThroughTESPStaging
     let transfers: Transfers
+    /// Whether pre-signed URLs may be handed to this backend.
+    let trusted: Bool
 
     func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
         let remote = remoteInputs(of: job)
+        let fetched = directInputs(of: job).filter { Self.scriptSchemes.contains($0.scheme) }
         let tasksInputs = job.task.inputs ?? []
         var placed = try await throughTESP.inputs.stage(
             job.task,
@@ -26,53 +32,71 @@ struct PulsarSideStaging: PulsarStaging {
             owner: job.owner,
             backend: pulsar,
             jobID: job.jobID,
-            skipping: Set(remote.map(\.index)),
+            skipping: Set(remote.map(\.index) + fetched.map(\.index)),
             logger: logger
         )
         for (index, input) in remote {
             if let path = tasksInputs[index].path { placed.append(.init(uploadedName: input.name, path: path)) }
         }
-        if !remote.isEmpty { logger.info("Inputs left for Pulsar to fetch", metadata: ["count": "\(remote.count)"]) }
+        for (index, url, _) in fetched {
+            if let path = tasksInputs[index].path { placed.append(.init(fetching: url, field: "inputs[\(index)]", path: path)) }
+        }
+        if !remote.isEmpty || !fetched.isEmpty {
+            logger.info("Inputs left for the Pulsar host to fetch", metadata: ["pulsar": "\(remote.count)", "job script": "\(fetched.count)"])
+        }
         return placed
     }
+
+    /// The schemes Pulsar 0.16 fetches itself, and those the job script fetches with curl.
+    static let pulsarSchemes: Set<String> = ["http", "https"]
+    static let scriptSchemes: Set<String> = ["ftp", "ftps"]
 
     func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog] {
         try await throughTESP.stageOut(job, on: pulsar, logger: logger)
     }
 
+    /// The same inputs for the same task every time; a pre-signed URL is signed afresh (a submit after a restart
+    /// gets URLs that are good for as long as the first ones were).
     func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)] {
-        (job.task.inputs ?? []).enumerated().compactMap { index, input in
-            guard input.content?.isEmpty ?? true, input.type != .directory, let text = input.url, let url = StorageURL(text),
-                canFetch(url, secrets: job.secrets)
-            else { return nil }
-            return (index, PulsarRemoteInput(name: "input-\(index)", url: url.text))
+        directInputs(of: job).filter { Self.pulsarSchemes.contains($0.scheme) }.map { index, url, _ in
+            (index, PulsarRemoteInput(name: "input-\(index)", url: url))
         }
     }
 
+    /// The FILE inputs the Pulsar host can read by itself, with the URL it reads each from (as signed: not
+    /// re-encoded) and that URL's scheme.
+    func directInputs(of job: BackendJob) -> [(index: Int, url: String, scheme: String)] {
+        (job.task.inputs ?? []).enumerated().compactMap { index, input in
+            guard input.content?.isEmpty ?? true, input.type != .directory, let text = input.url, let url = StorageURL(text),
+                let direct = transfers.directReadURL(
+                    url,
+                    secret: job.secrets[TaskCredentials.key(for: url)],
+                    querySecret: job.secrets[TaskCredentials.queryKey(for: url)],
+                    secretsAllowed: trusted
+                ),
+                let scheme = StorageURL(direct.text)?.scheme
+            else { return nil }
+            return (index, direct.text, scheme)
+        }
+    }
+
+    /// Names the task's own URL (never a pre-signed one) and asks its server from TESP why it could not be read.
     func explainFailedFetch(_ job: BackendJob, on pulsar: String, detail: String) async -> String? {
         let remote = remoteInputs(of: job)
         guard !remote.isEmpty else { return nil }
         let said = detail.isEmpty ? "" : ": \(Redaction.redact(detail))"
+        let inputs = job.task.inputs ?? []
         // Pulsar 0.16 writes the reason where its status API does not read it: ask the servers, as Pulsar did.
-        for (index, input) in remote {
-            guard let url = StorageURL(input.url) else { continue }
-            if detail.contains(input.url) {
+        for (index, _) in remote {
+            guard let text = inputs[index].url, let url = StorageURL(text) else { continue }
+            if detail.contains(text) {
                 return "inputs[\(index)]: Pulsar '\(pulsar)' could not fetch \(url)\(said)"
             }
-            if let problem = await transfers.problem(reading: url, secret: nil) {
+            if let problem = await transfers.problem(reading: url, secret: job.secrets[TaskCredentials.key(for: url)]) {
                 return "inputs[\(index)]: Pulsar '\(pulsar)' could not fetch \(url) (checked from TESP: \(problem))"
             }
         }
         let fields = remote.map { "inputs[\($0.index)]" }.joined(separator: ", ")
         return "\(fields): Pulsar '\(pulsar)' could not fetch its inputs\(said.isEmpty ? " (Pulsar's log says why)" : said)"
-    }
-
-    /// Whether Pulsar may fetch `url` without being given anything secret.
-    func canFetch(_ url: StorageURL, secrets: [String: String]) -> Bool {
-        guard url.scheme == "http" || url.scheme == "https", url.user == nil, url.password == nil, !url.hasSecretQuery,
-            secrets[TaskCredentials.key(for: url)] == nil, secrets[TaskCredentials.queryKey(for: url)] == nil,
-            !transfers.holdsCredentials(for: url)
-        else { return false }
-        return !transfers.configuration.limits.deniedNetworks.deniesLiteral(url.host)
     }
 }
