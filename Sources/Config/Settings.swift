@@ -141,16 +141,16 @@ public struct Settings: Codable, Sendable, Equatable {
         public var near: [String] = []
         /// kind pulsar: who moves the files.
         public var staging = Staging.tesp
-        /// Whether this backend may be handed secrets: with `staging = "pulsar"`, pre-signed S3 URLs for Pulsar
-        /// to fetch inputs with (otherwise TESP fetches those inputs itself).
+        /// Whether this backend may be handed secrets: with `staging = "pulsar"`, pre-signed S3 URLs to fetch
+        /// inputs and send outputs with (otherwise TESP moves those files itself).
         public var trusted = false
 
         /// Who moves a Pulsar job's files.
         public enum Staging: String, Codable, Sendable, CaseIterable {
             /// Every file passes through TESP.
             case tesp
-            /// Pulsar fetches the inputs it can reach by itself (plain http(s); S3 pre-signed on a trusted
-            /// backend); the rest, and outputs, pass through TESP.
+            /// The Pulsar host fetches the inputs and sends the FILE outputs it can reach by itself (plain
+            /// http(s), FTP without a password; S3 pre-signed on a trusted backend); the rest passes through TESP.
             case pulsar
         }
 

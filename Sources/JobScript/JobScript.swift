@@ -73,6 +73,9 @@ public struct JobScript: Sendable {
     /// Pulsar's inputs directory of the job (from the setup call).
     public let inputsDirectory: String
     public let inputs: [PlacedInput]
+    /// FILE outputs the script sends itself when every executor succeeded, by output index: the URL curl
+    /// uploads the file to (`-T`: HTTP PUT, FTP STOR). One it cannot send is marked for TESP to send.
+    public let sentOutputs: [Int: String]
     public let heartbeatSeconds: Int
 
     public init(
@@ -81,6 +84,7 @@ public struct JobScript: Sendable {
         runtime: ContainerRuntime,
         inputsDirectory: String,
         inputs: [PlacedInput],
+        sentOutputs: [Int: String] = [:],
         heartbeatSeconds: Int = 10
     ) {
         self.taskID = taskID
@@ -88,6 +92,7 @@ public struct JobScript: Sendable {
         self.runtime = runtime
         self.inputsDirectory = inputsDirectory
         self.inputs = inputs
+        self.sentOutputs = sentOutputs
         self.heartbeatSeconds = max(1, heartbeatSeconds)
     }
 
@@ -273,6 +278,22 @@ public struct JobScript: Sendable {
         "}",
     ]
 
+    /// `tesp_send INDEX URL HOSTPATH`: uploads one FILE output from the Pulsar host, transient failures retried,
+    /// and marks it `sent`; a failure (curl missing, the server refusing, a pre-signed URL expired) marks it
+    /// `unsent` with curl's words, and TESP then sends the file itself. Never fails the script: the executors
+    /// have succeeded, and the output can still be published.
+    static let sendFunction: [String] = [
+        "tesp_send() {",
+        "    local said",
+        "    if ! command -v curl >/dev/null 2>&1; then said='curl is not installed on the Pulsar host'",
+        "    elif said=$(curl --fail --silent --show-error --proto '=http,https,ftp,ftps' --retry 4 --retry-delay 1 "
+            + "--retry-connrefused --connect-timeout 30 --ftp-create-dirs -T \"$3\" -- \"$2\" 2>&1 </dev/null); then",
+        "        printf '{\"output\":%d,\"sent\":true}\\n' \"$1\" >> \"$TESP_OUTPUTS\"; return 0",
+        "    fi",
+        "    printf '{\"output\":%d,\"unsent\":\"%s\"}\\n' \"$1\" \"$(tesp_b64 \"$said\")\" >> \"$TESP_OUTPUTS\"",
+        "}",
+    ]
+
     /// Lists, for each output, the files it matched (paths base64-encoded) or that it is missing.
     private func outputLines() -> [String] {
         guard let outputs = task.outputs, !outputs.isEmpty else { return [] }
@@ -296,6 +317,9 @@ public struct JobScript: Sendable {
             "    elif [ -e \"$TESP_ROOT$2\" ]; then tesp_output_refused \"$1\" \"$2\"",
             "    else tesp_output_missing \"$1\" \"$2\"; fi",
             "}",
+        ]
+        if !sentOutputs.isEmpty { lines += Self.sendFunction }
+        lines += [
             "shopt -s nullglob",
         ]
         for (index, output) in outputs.enumerated() {
@@ -316,9 +340,11 @@ public struct JobScript: Sendable {
             } else {
                 let host = ShellWord.hostPath(normalised).rendered
                 let quoted = ShellQuote.quote(normalised)
+                // Checked as for TESP's own publishing (contained, a regular file) before curl reads it.
+                let send = sentOutputs[index].map { " && tesp_send \(index) \(ShellQuote.quote($0)) \(host)" } ?? ""
                 lines.append(
                     "if ! tesp_contained \(host); then tesp_output_refused \(index) \(quoted); "
-                        + "elif [ -f \(host) ]; then tesp_output_file \(index) \(quoted); "
+                        + "elif [ -f \(host) ]; then tesp_output_file \(index) \(quoted)\(send); "
                         + "elif [ -e \(host) ]; then tesp_output_refused \(index) \(quoted); "
                         + "else tesp_output_missing \(index) \(quoted); fi"
                 )

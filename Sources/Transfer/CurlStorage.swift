@@ -164,6 +164,11 @@ public struct CurlStorage: Storage {
         return DirectURL(url.text, isCredential: false)
     }
 
+    /// The URL itself, on the same terms as for reading.
+    public func directWriteURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
+        directReadURL(for: url, credentials: credentials, lifetimeSeconds: lifetimeSeconds, now: now)
+    }
+
     private func cancellable<T: Sendable>(_ body: @escaping @Sendable (CurlAbortSwitch) throws -> T) async throws -> T {
         try await threads.runCancellable(body)
     }

@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import TES
 
-/// Pre-signed S3 GET URLs (AWS Signature V4 in the query string): a URL that lets whoever holds it read one
-/// object until it expires, with no key. A backend that stages its own inputs fetches an `s3://` input from one.
+/// Pre-signed S3 URLs (AWS Signature V4 in the query string): a URL that lets whoever holds it read (GET) or
+/// write (PUT) one object until it expires, with no key. A backend that stages its own files uses them.
 ///
 /// libcurl signs requests it makes itself but cannot sign a URL for someone else, so this is the one place TESP
 /// computes a signature; the algorithm is AWS's "Authenticating Requests: Using Query Parameters".
@@ -13,9 +13,9 @@ struct S3Presigner: Sendable {
 
     let client: S3Client
 
-    /// A URL that GETs `object` for `lifetimeSeconds` from `now`; unsigned (a plain URL) without an access key,
-    /// as for a public bucket.
-    func url(getting object: S3Object, lifetimeSeconds: Int, now: Date) -> String {
+    /// A URL for `method` on `object`, good for `lifetimeSeconds` from `now`; unsigned (a plain URL) without an
+    /// access key, as for a public bucket.
+    func url(_ method: S3Request.Method, _ object: S3Object, lifetimeSeconds: Int, now: Date) -> String {
         let configuration = client.configuration
         let address = client.address(S3Request(.get, object))
         guard !configuration.accessKeyID.isEmpty, let components = URLComponents(string: address), let host = components.host
@@ -36,7 +36,7 @@ struct S3Presigner: Sendable {
         let defaultPort = components.scheme == "https" ? 443 : 80
         let signedHost = components.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host
         let canonicalRequest = [
-            "GET", components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath, canonicalQuery,
+            method.rawValue, components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath, canonicalQuery,
             "host:\(signedHost)", "", "host", "UNSIGNED-PAYLOAD",
         ].joined(separator: "\n")
         let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))]

@@ -181,9 +181,18 @@ public struct S3Storage: Storage {
 
     /// A pre-signed GET (a plain URL without keys, for a public bucket).
     public func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
+        presigned(.get, url, credentials: credentials, lifetimeSeconds: lifetimeSeconds, now: now)
+    }
+
+    /// A pre-signed PUT: one request, so at most 5 GiB (S3's limit for a single PUT).
+    public func directWriteURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
+        presigned(.put, url, credentials: credentials, lifetimeSeconds: lifetimeSeconds, now: now)
+    }
+
+    private func presigned(_ method: S3Request.Method, _ url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
         guard let object = try? S3Object(url), !object.key.isEmpty else { return nil }
         let client = client(credentials)
-        let text = S3Presigner(client: client).url(getting: object, lifetimeSeconds: lifetimeSeconds, now: now)
+        let text = S3Presigner(client: client).url(method, object, lifetimeSeconds: lifetimeSeconds, now: now)
         return DirectURL(text, isCredential: !client.configuration.accessKeyID.isEmpty)
     }
 

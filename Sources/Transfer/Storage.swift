@@ -28,13 +28,17 @@ public protocol Storage: Sendable {
     /// A URL another machine can GET the file at `url` from by itself (a backend that stages its own inputs), good
     /// for `lifetimeSeconds` from `now`; `nil` when this kind of storage cannot give one for these credentials.
     func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL?
+    /// A URL another machine can write the file at `url` to by itself with a plain PUT (curl's `-T`, which is a
+    /// STOR for FTP), as ``directReadURL(for:credentials:lifetimeSeconds:now:)`` for reading.
+    func directWriteURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL?
 }
 
 extension Storage {
     public func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? { nil }
+    public func directWriteURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? { nil }
 }
 
-/// A URL that reads one file with a plain GET, needing nothing else.
+/// A URL that reads (GET) or writes (PUT) one file, needing nothing else.
 public struct DirectURL: Sendable, Equatable {
     public var text: String
     /// Whether the URL itself grants access (a pre-signed URL): then it is a secret, handed only to a backend

@@ -136,14 +136,35 @@ public final class Transfers: Sendable {
     /// `secretsAllowed` is false. A host given as an IP literal in `transfer.denied_networks` gets none either: a
     /// name resolves on the backend's side, under its own rules.
     public func directReadURL(_ url: StorageURL, secret: String?, querySecret: String?, secretsAllowed: Bool, now: Date = Date()) -> DirectURL? {
-        guard querySecret == nil, let storage = try? self.storage.reader(for: url),
-            let direct = storage.directReadURL(
-                for: url,
-                credentials: credential(for: url, secret: secret),
-                lifetimeSeconds: configuration.s3.presignLifetimeSeconds,
-                now: now
-            ),
-            secretsAllowed || !direct.isCredential,
+        guard querySecret == nil, let storage = try? self.storage.reader(for: url) else { return nil }
+        let lifetime = configuration.s3.presignLifetimeSeconds
+        let direct = storage.directReadURL(for: url, credentials: credential(for: url, secret: secret), lifetimeSeconds: lifetime, now: now)
+        return allowed(direct, secretsAllowed: secretsAllowed)
+    }
+
+    /// A URL a backend can write `url` to by itself, on the terms of ``directReadURL(_:secret:querySecret:secretsAllowed:now:)``.
+    /// A pre-signed one is good for `lifetimeSeconds` (capped at S3's seven days): the job may wait and run long
+    /// before it writes.
+    public func directWriteURL(
+        _ url: StorageURL,
+        secret: String?,
+        querySecret: String?,
+        secretsAllowed: Bool,
+        lifetimeSeconds: Int,
+        now: Date = Date()
+    ) -> DirectURL? {
+        guard querySecret == nil, let storage = try? self.storage.writer(for: url) else { return nil }
+        let direct = storage.directWriteURL(
+            for: url,
+            credentials: credential(for: url, secret: secret),
+            lifetimeSeconds: min(lifetimeSeconds, S3Presigner.maximumLifetimeSeconds),
+            now: now
+        )
+        return allowed(direct, secretsAllowed: secretsAllowed)
+    }
+
+    private func allowed(_ direct: DirectURL?, secretsAllowed: Bool) -> DirectURL? {
+        guard let direct, secretsAllowed || !direct.isCredential,
             let target = StorageURL(direct.text), !configuration.limits.deniedNetworks.deniesLiteral(target.host)
         else { return nil }
         return direct

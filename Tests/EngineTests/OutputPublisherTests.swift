@@ -23,10 +23,14 @@ import Testing
             {"output":0,"path":"L2RhdGEvb3V0","size":12}
             {"output":1,"missing":"L25vcGU="}
             {"output":3,"refused":"L2RhdGEvbGluaw=="}
+            {"output":4,"path":"L2RhdGEvYQ==","size":3}
+            {"output":4,"sent":true}
+            {"output":5,"unsent":"Y3VybDogKDIyKSA0MDM="}
             {"output":2,"pa
             """
-        let (matches, missing, refused) = OutputPublisher.parse(Data(text.utf8))
-        #expect(matches == [OutputPublisher.Match(output: 0, path: "/data/out", size: 12)])
+        let (matches, missing, refused, sent, unsent) = OutputPublisher.parse(Data(text.utf8))
+        #expect(sent == [4] && unsent == [5: "curl: (22) 403"])
+        #expect(matches == [OutputPublisher.Match(output: 0, path: "/data/out", size: 12), OutputPublisher.Match(output: 4, path: "/data/a", size: 3)])
         #expect(missing.map(\.output) == [1] && missing.map(\.path) == ["/nope"])
         #expect(refused.map(\.output) == [3] && refused.map(\.path) == ["/data/link"])
     }
@@ -79,6 +83,35 @@ import Testing
             .publish(task, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
         #expect(logs.map(\.path) == ["/data/out.txt"] && logs.first?.sizeBytes == "6")
         #expect(try String(contentsOf: results.appendingPathComponent("out.txt"), encoding: .utf8) == "hello\n")
+    }
+
+    @Test func anOutputTheJobSentIsOnlyListedAndOneItCouldNotSendIsSentByTESP() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-publish-\(UUID())")
+        let results = directory.appendingPathComponent("results")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        let pulsar = FakePulsarJobs(name: "p1")
+        _ = try await pulsar.setup(jobID: "j1")
+        let unsent = Data("curl: (22) The requested URL returned error: 403".utf8).base64EncodedString()
+        await pulsar.write(
+            "j1", JobScript.outputsPath,
+            Self.manifestLine(output: 0, path: "/data/sent.txt", size: 5) + "{\"output\":0,\"sent\":true}\n"
+                + Self.manifestLine(output: 1, path: "/data/unsent.txt", size: 7) + "{\"output\":1,\"unsent\":\"\(unsent)\"}\n"
+        )
+        await pulsar.write("j1", JobScript.rootPath + "/data/unsent.txt", "unsent\n")
+        let task = TESTask(
+            outputs: [
+                TESOutput(url: "file://" + results.path + "/sent.txt", path: "/data/sent.txt"),
+                TESOutput(url: "file://" + results.path + "/unsent.txt", path: "/data/unsent.txt"),
+            ],
+            executors: []
+        )
+        let logs = try await Self.publisher(staging: directory.path, allowed: results.path)
+            .publish(task, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
+        #expect(logs.map(\.path) == ["/data/sent.txt", "/data/unsent.txt"] && logs.map(\.sizeBytes) == ["5", "7"])
+        // The sent file was not fetched from Pulsar (nor written here); the other one went through TESP.
+        #expect(await pulsar.count("downloadFile") == 1)
+        #expect(!FileManager.default.fileExists(atPath: results.appendingPathComponent("sent.txt").path))
+        #expect(try String(contentsOf: results.appendingPathComponent("unsent.txt"), encoding: .utf8) == "unsent\n")
     }
 
     @Test func outputsLargerThanTheFreeStagingSpaceAreRefusedBeforeAnyTransfer() async throws {

@@ -110,6 +110,24 @@ import Transfer
         #expect(anonymous.map(\.input.url) == ["http://127.0.0.1:9/data/ref.fa"])
     }
 
+    @Test func fileOutputsToURLsThePulsarHostCanWriteAloneAreSentByTheJobScript() throws {
+        let keys = S3Configuration(endpoint: "http://127.0.0.1:9", accessKeyID: "AK", secretAccessKey: "SK")
+        let outputs = [
+            TESOutput(url: "s3://data/out/a.txt", path: "/data/a.txt"),  // 0: pre-signed PUT, trusted only
+            TESOutput(url: "https://put.example.org/b.txt", path: "/data/b.txt"),  // 1: plain
+            TESOutput(url: "ftp://u:pw@ftp.example.org/c.txt", path: "/data/c.txt"),  // 2: a password
+            TESOutput(url: "s3://data/dir", path: "/data/dir", type: .directory),  // 3: keys not known in advance
+            TESOutput(url: "s3://data/vcf", path: "/data/*.vcf", pathPrefix: "/data"),  // 4: a wildcard
+        ]
+        let job = BackendJob(task: TESTask(id: "t6", outputs: outputs, executors: [TESExecutor(image: "alpine", command: ["true"])]))
+        let trusted = try staging(keys, trusted: true).sentOutputs(of: job)
+        #expect(trusted.keys.sorted() == [0, 1])
+        #expect(trusted[0]?.hasPrefix("http://127.0.0.1:9/data/out/a.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&") == true)
+        #expect(trusted[0]?.contains("&X-Amz-Expires=604800&") == true)
+        #expect(trusted[1] == "https://put.example.org/b.txt")
+        #expect(try staging(keys, trusted: false).sentOutputs(of: job) == [1: "https://put.example.org/b.txt"])
+    }
+
     @Test func aFailedFetchOfAPresignedURLNamesTheTasksOwnURL() async throws {
         let keys = S3Configuration(endpoint: "http://127.0.0.1:9", accessKeyID: "AK", secretAccessKey: "SK")
         let line = try #require(await staging(keys, trusted: true).explainFailedFetch(s3Job, on: "p", detail: ""))

@@ -28,6 +28,7 @@ struct JobScriptRun {
     static func run(
         task: TESTask,
         inputs: [(JobScript.PlacedInput, String)] = [],
+        sentOutputs: [Int: String] = [:],
         runtime: ContainerRuntime = ContainerRuntime(kind: .bwrap),
         timeoutSeconds: Double = 120
     ) throws -> JobScriptRun {
@@ -46,6 +47,7 @@ struct JobScriptRun {
             runtime: runtime,
             inputsDirectory: inputsDirectory.path,
             inputs: inputs.map(\.0),
+            sentOutputs: sentOutputs,
             heartbeatSeconds: 1
         )
         let scriptURL = job.appendingPathComponent("tesp-job.sh")

@@ -47,6 +47,25 @@ import Testing
         #expect(other.exitCode == 1 && other.stderr.contains("curl: (1)"), "\(other.stderr)")
     }
 
+    @Test func anOutputTheScriptCannotSendIsLeftForTESPAndTheJobStillSucceeds() throws {
+        let task = TESTask(
+            outputs: [TESOutput(url: "http://127.0.0.1:9/out.txt", path: "/data/out.txt"), TESOutput(url: "s3://b/k", path: "/data/kept.txt")],
+            executors: [TESExecutor(image: "ubuntu", command: ["sh", "-c", "echo out > /data/out.txt; echo kept > /data/kept.txt"])]
+        )
+        let run = try JobScriptRun.run(task: task, sentOutputs: [0: "http://127.0.0.1:9/out.txt"])
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        #expect(try run.records.last?["event"] as? String == "done")
+        let listed = try String(contentsOf: run.workingDirectory.appendingPathComponent(JobScript.outputsPath), encoding: .utf8)
+        let lines = listed.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(listed)")
+        #expect(lines[0].hasPrefix("{\"output\":0,\"path\":"))
+        let unsent = try #require(lines[1].split(separator: "\"").dropFirst(5).first)
+        #expect(lines[1].hasPrefix("{\"output\":0,\"unsent\":"))
+        #expect(decodeBase64(String(unsent)).hasPrefix("curl: (7)"))
+        // An output without a URL to send to is only listed.
+        #expect(lines[2].hasPrefix("{\"output\":1,\"path\":"))
+    }
+
     @Test func everyArgumentReachesTheProgramUnchanged() throws {
         let argv = ["a b", "it's", "\"q\"", "$HOME", "*", ";", "http://x", "./a", "", "`id`", "\\n", "é", "--", "-e"]
         let task = TESTask(

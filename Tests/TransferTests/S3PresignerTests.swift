@@ -12,7 +12,7 @@ import Testing
 
     private func presign(_ url: String, _ configuration: S3Configuration, lifetime: Int = 86400) throws -> String {
         S3Presigner(client: S3Client(configuration: configuration, limits: .init()))
-            .url(getting: try S3Object(StorageURL(url)!), lifetimeSeconds: lifetime, now: exampleTime)
+            .url(.get, try S3Object(StorageURL(url)!), lifetimeSeconds: lifetime, now: exampleTime)
     }
 
     @Test func theSignatureIsTheOneAWSDocumentsForItsExample() throws {

@@ -16,9 +16,9 @@ from helpers import create, executor, wait_for_state
 from servers import FtpServer, S3Server, Tesp
 
 
-def transferred(tesp: Tesp, scheme: str) -> float:
+def transferred(tesp: Tesp, scheme: str, direction: str = "in") -> float:
     text = requests.get(tesp.url + "/metrics", timeout=10).text
-    match = re.search(rf'^tesp_transfer_bytes_total\{{direction="in",scheme="{scheme}"\}} ([0-9.e+]+)$', text, re.M)
+    match = re.search(rf'^tesp_transfer_bytes_total\{{direction="{direction}",scheme="{scheme}"\}} ([0-9.e+]+)$', text, re.M)
     return float(match.group(1)) if match else 0.0
 
 
@@ -50,8 +50,10 @@ def test_pulsar_fetches_http_inputs_itself_and_tesp_moves_only_the_rest(pulsar_s
     task = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
     assert (root / "results" / "md5.txt").read_text() == hashlib.md5(reference).hexdigest() + "  -\n"
     assert task["logs"][0]["logs"][0]["stdout"] == "reads\nnote\n"
-    # The 200 kB reference went from the HTTP server to Pulsar directly; the FTP file (with its password) via TESP.
-    assert transferred(tesp, "http") == 0
+    # The 200 kB reference went from the HTTP server to Pulsar directly, and the output back by a PUT from the
+    # Pulsar host; the FTP file (with its password) via TESP.
+    assert transferred(tesp, "http") == 0 and transferred(tesp, "http", "out") == 0
+    assert task["logs"][0]["outputs"] == [{"url": f"{base}/results/md5.txt", "path": "/data/md5.txt", "size_bytes": "36"}]
     assert transferred(tesp, "ftp") == len(b"reads\n")
     # No password reached Pulsar: its job directories (kept or not) never held it.
     for path in pulsar.directory.rglob("*"):
@@ -106,14 +108,14 @@ def pulsar_files_holding(pulsar, needle: bytes) -> list:
     return [path for path in pulsar.directory.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
 
-def botocore_presigned(url: str, key_id: str, secret: str, region: str, expires: int, timestamp: str) -> str:
-    """What AWS's SDK signs for a GET of `url` at `timestamp` (botocore's own clock stopped there)."""
+def botocore_presigned(method: str, url: str, key_id: str, secret: str, region: str, expires: int, timestamp: str) -> str:
+    """What AWS's SDK signs for `method` on `url` at `timestamp` (botocore's own clock stopped there)."""
     import datetime
     from unittest import mock
     from botocore.auth import S3SigV4QueryAuth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
-    request = AWSRequest(method="GET", url=url)
+    request = AWSRequest(method=method, url=url)
     when = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
     with mock.patch("botocore.auth.get_current_datetime", return_value=when):
         S3SigV4QueryAuth(Credentials(key_id, secret), "s3", region, expires=expires).add_auth(request)
@@ -133,7 +135,8 @@ def test_s3_inputs_are_presigned_for_a_trusted_backend_and_fetched_by_tesp_for_a
         # The job stays long enough for its directory to be read while it runs (Pulsar deletes it afterwards).
         return create(tesp.api, {
             "inputs": [{"url": f"s3://{bucket}/{quote(key)}", "path": "/data/ref.fa"}],
-            "executors": [executor(["sh", "-c", "md5sum < /data/ref.fa && sleep 20"])],
+            "outputs": [{"url": f"s3://{bucket}/results/{backend}.md5", "path": "/data/md5.txt"}],
+            "executors": [executor(["sh", "-c", "md5sum < /data/ref.fa | tee /data/md5.txt && sleep 20"])],
             "resources": {"backend_parameters": {"tesp_backend": backend}},
         })
 
@@ -144,18 +147,26 @@ def test_s3_inputs_are_presigned_for_a_trusted_backend_and_fetched_by_tesp_for_a
     holding = pulsar_files_holding(pulsar, b"X-Amz-Signature=")
     assert holding and all(trusted in str(path) for path in holding), holding
     assert not pulsar_files_holding(pulsar, open_s3.secret.encode())
-    signed = sorted({m for path in holding for m in re.findall(r'http://[^"\s]+X-Amz-Signature=[0-9a-f]{64}', path.read_text())})
-    assert len(signed) == 1, signed
-    stamp = re.search(r"X-Amz-Date=([0-9TZ]+)", signed[0]).group(1)
-    assert "X-Amz-Expires=600&" in signed[0]
-    assert signed[0] == botocore_presigned(signed[0].split("?")[0], open_s3.key_id, open_s3.secret, open_s3.region, 600, stamp)
+    # A GET of the input for Pulsar (good for s3.presign_seconds), a PUT of the output for the job script (seven
+    # days: the job may wait long before it writes); each signed exactly as AWS's SDK signs it.
+    signed = sorted({m for path in holding for m in re.findall(r"http://[^\"'\s]+X-Amz-Signature=[0-9a-f]{64}", path.read_text())})
+    assert len(signed) == 2, signed
+    for url, method, expires in ((next(u for u in signed if "genome" in u), "GET", 600),
+                                 (next(u for u in signed if "results" in u), "PUT", 604800)):
+        stamp = re.search(r"X-Amz-Date=([0-9TZ]+)", url).group(1)
+        assert url == botocore_presigned(method, url.split("?")[0], open_s3.key_id, open_s3.secret, open_s3.region, expires, stamp)
     expected = hashlib.md5(reference).hexdigest() + "  -\n"
     for task_id in (trusted, untrusted):
         done = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
         assert done["logs"][0]["logs"][0]["stdout"] == expected
         assert "X-Amz" not in json.dumps(done)
-    # TESP moved the object once: for the untrusted backend.
+        name = "trusted-site" if task_id == trusted else "untrusted-site"
+        assert done["logs"][0]["outputs"] == [{"url": f"s3://{bucket}/results/{name}.md5", "path": "/data/md5.txt",
+                                               "size_bytes": str(len(expected))}]
+        assert client.get_object(Bucket=bucket, Key=f"results/{name}.md5")["Body"].read() == expected.encode()
+    # TESP moved the object and the output once each: for the untrusted backend.
     assert transferred(tesp, "s3") == len(reference)
+    assert transferred(tesp, "s3", "out") == len(expected)
     assert re.search(r"X-Amz-Signature=[0-9a-f]", tesp.log()) is None
 
 

@@ -6,7 +6,8 @@ import TES
 import Transfer
 
 /// Publishes a finished task's outputs: reads the list of files the job script found for each output, streams
-/// each file down from Pulsar to this server's disk and up to its URL.
+/// each file down from Pulsar to this server's disk and up to its URL; a file the job script sent from the Pulsar
+/// host itself is only listed.
 struct OutputPublisher: Sendable {
     let transfers: Transfers
     let stagingDirectory: String
@@ -41,7 +42,13 @@ struct OutputPublisher: Sendable {
         } catch {
             throw TaskFailure("outputs: the job did not list its outputs (\(error))")
         }
-        let (matches, missing, refused) = Self.parse(manifest)
+        let (matches, missing, refused, sent, unsent) = Self.parse(manifest)
+        for (output, said) in unsent.sorted(by: { $0.key < $1.key }) {
+            logger.warning(
+                "The Pulsar host could not send an output; TESP sends it",
+                metadata: ["output": "outputs[\(output)]", "error": "\(Redaction.redact(said))"]
+            )
+        }
         if let first = refused.first {
             throw TaskFailure(
                 "outputs[\(first.output)]: \(first.path) is a symbolic link or not a regular file, or leads out of the task's directories; refused"
@@ -57,7 +64,7 @@ struct OutputPublisher: Sendable {
         }
         // Sizes are apparent sizes: a sparse file of 2 GB takes 2 GB here. Each file is staged and sent on at once,
         // so what must fit is the files in flight; check the largest ones against the free space.
-        let inFlight = matches.map(\.size).sorted(by: >).prefix(parallelTransfers).reduce(0, +)
+        let inFlight = matches.filter { !sent.contains($0.output) }.map(\.size).sorted(by: >).prefix(parallelTransfers).reduce(0, +)
         if let free = Self.freeBytes(at: stagingDirectory), inFlight > free {
             throw TaskFailure("outputs: staging needs \(inFlight) bytes but \(stagingDirectory) has \(free) free")
         }
@@ -70,6 +77,11 @@ struct OutputPublisher: Sendable {
                 let output = outputs[match.output]
                 guard let destination = Self.destination(of: match.path, for: output, secrets: secrets) else {
                     throw TaskFailure("outputs[\(match.output)]: the URL cannot be read")
+                }
+                if sent.contains(match.output) {
+                    let log = TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(match.size))
+                    group.addTask { (number, log) }
+                    continue
                 }
                 group.addTask {
                     try await limiter.run {
@@ -127,22 +139,33 @@ struct OutputPublisher: Sendable {
         return url.appending(TESPath.relative(path, below: base))
     }
 
-    /// The job script's output list: the files matched, and the FILE/DIRECTORY outputs that were missing.
-    static func parse(_ data: Data) -> (matches: [Match], missing: [(output: Int, path: String)], refused: [(output: Int, path: String)]) {
+    /// The job script's output list: the files matched, the FILE/DIRECTORY outputs that were missing or refused,
+    /// and the FILE outputs the script sent itself or tried to (with what curl said).
+    static func parse(_ data: Data) -> (
+        matches: [Match], missing: [(output: Int, path: String)], refused: [(output: Int, path: String)], sent: Set<Int>, unsent: [Int: String]
+    ) {
         struct Line: Decodable {
             var output: Int
             var path: String?
             var size: Int64?
             var missing: String?
             var refused: String?
+            var sent: Bool?
+            var unsent: String?
         }
         func decode64(_ text: String) -> String { String(decoding: Data(base64Encoded: text) ?? Data(), as: UTF8.self) }
         var matches: [Match] = []
         var missing: [(Int, String)] = []
         var refused: [(Int, String)] = []
+        var sent: Set<Int> = []
+        var unsent: [Int: String] = [:]
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let entry = try? JSONDecoder().decode(Line.self, from: Data(line)) else { continue }
-            if let path = entry.path {
+            if entry.sent == true {
+                sent.insert(entry.output)
+            } else if let said = entry.unsent {
+                unsent[entry.output] = decode64(said)
+            } else if let path = entry.path {
                 matches.append(Match(output: entry.output, path: decode64(path), size: entry.size ?? 0))
             } else if let gone = entry.missing {
                 missing.append((entry.output, decode64(gone)))
@@ -150,7 +173,7 @@ struct OutputPublisher: Sendable {
                 refused.append((entry.output, decode64(bad)))
             }
         }
-        return (matches, missing, refused)
+        return (matches, missing, refused, sent, unsent)
     }
 
     /// Free bytes for an unprivileged writer on the file system of `path`, if it can be asked.

@@ -12,7 +12,9 @@ import Transfer
 /// pycurl is installed). Everything else goes through TESP as with ``ThroughTESPStaging``: content inputs (they
 /// travel with the job), DIRECTORY inputs (TESP lists them), and any URL that needs a secret TESP will not hand
 /// over: a password, a token in its query, credentials TESP holds for its server, and pre-signed URLs for an
-/// untrusted backend. Outputs come back through TESP.
+/// untrusted backend. A FILE output to such a URL (an S3 one pre-signed for a PUT, on a trusted backend) is sent
+/// by the job script from the Pulsar host when every executor succeeded; the rest, and any the script could not
+/// send, come back through TESP.
 ///
 /// TESP's `transfer.denied_networks` protect TESP's own network; a URL Pulsar fetches is checked against them by
 /// address only when its host is an IP literal (a name resolves on the Pulsar host, under that host's rules).
@@ -45,6 +47,28 @@ struct PulsarSideStaging: PulsarStaging {
             logger.info("Inputs left for the Pulsar host to fetch", metadata: ["pulsar": "\(remote.count)", "job script": "\(fetched.count)"])
         }
         return placed
+    }
+
+    /// A pre-signed output URL lasts as long as S3 allows: the job may wait in Pulsar's queue and run for days
+    /// before it writes (and if it has expired, TESP sends the file itself).
+    static let outputURLLifetimeSeconds = 7 * 24 * 3600
+
+    func sentOutputs(of job: BackendJob) -> [Int: String] {
+        var sent: [Int: String] = [:]
+        for (index, output) in (job.task.outputs ?? []).enumerated() {
+            guard output.type != .directory, let path = output.path, !TESPath.hasWildcards(path), let text = output.url,
+                let url = StorageURL(text),
+                let direct = transfers.directWriteURL(
+                    url,
+                    secret: job.secrets[TaskCredentials.key(for: url)],
+                    querySecret: job.secrets[TaskCredentials.queryKey(for: url)],
+                    secretsAllowed: trusted,
+                    lifetimeSeconds: Self.outputURLLifetimeSeconds
+                )
+            else { continue }
+            sent[index] = direct.text
+        }
+        return sent
     }
 
     /// The schemes Pulsar 0.16 fetches itself, and those the job script fetches with curl.

@@ -18,6 +18,10 @@ public protocol PulsarStaging: Sendable {
     /// from the task alone, so that a submit after a restart asks for the same files.
     func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)]
 
+    /// The FILE outputs the job script sends from the Pulsar host itself, by output index, with the URL each goes
+    /// to; the rest (and any the script could not send) TESP publishes.
+    func sentOutputs(of job: BackendJob) -> [Int: String]
+
     /// The `system_logs` line for a job whose inputs Pulsar failed to fetch, naming the input; `nil` when Pulsar
     /// was to fetch none. `detail` is what Pulsar said (0.16 says nothing through its API: the error goes to its log).
     func explainFailedFetch(_ job: BackendJob, on pulsar: String, detail: String) async -> String?
@@ -25,6 +29,7 @@ public protocol PulsarStaging: Sendable {
 
 extension PulsarStaging {
     func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)] { [] }
+    func sentOutputs(of job: BackendJob) -> [Int: String] { [:] }
     func explainFailedFetch(_ job: BackendJob, on pulsar: String, detail: String) async -> String? { nil }
 }
 

@@ -49,6 +49,7 @@ final class PulsarRESTBackend: ComputeBackend {
             runtime: settings.runtime,
             inputsDirectory: directories.inputsDirectory,
             inputs: placed,
+            sentOutputs: staging.sentOutputs(of: job),
             heartbeatSeconds: Int(settings.heartbeatInterval.components.seconds)
         )
         try await call("upload of the job script", logger: logger) {
