@@ -73,9 +73,21 @@ public struct JobScript: Sendable {
     /// Pulsar's inputs directory of the job (from the setup call).
     public let inputsDirectory: String
     public let inputs: [PlacedInput]
-    /// FILE outputs the script sends itself when every executor succeeded, by output index: the URL curl
-    /// uploads the file to (`-T`: HTTP PUT, FTP STOR). One it cannot send is marked for TESP to send.
-    public let sentOutputs: [Int: String]
+    /// An output the script uploads itself with curl (`-T`: HTTP PUT, FTP STOR).
+    public struct SentOutput: Sendable, Equatable {
+        public var url: String
+        /// A larger file is left for TESP to send (S3's single PUT stops at 5 GiB; TESP uploads in parts).
+        public var maximumBytes: Int64?
+
+        public init(url: String, maximumBytes: Int64? = nil) {
+            self.url = url
+            self.maximumBytes = maximumBytes
+        }
+    }
+
+    /// FILE outputs the script sends itself when every executor succeeded, by output index. One it cannot send
+    /// is marked for TESP to send.
+    public let sentOutputs: [Int: SentOutput]
     public let heartbeatSeconds: Int
 
     public init(
@@ -84,7 +96,7 @@ public struct JobScript: Sendable {
         runtime: ContainerRuntime,
         inputsDirectory: String,
         inputs: [PlacedInput],
-        sentOutputs: [Int: String] = [:],
+        sentOutputs: [Int: SentOutput] = [:],
         heartbeatSeconds: Int = 10
     ) {
         self.taskID = taskID
@@ -284,8 +296,10 @@ public struct JobScript: Sendable {
     /// have succeeded, and the output can still be published.
     static let sendFunction: [String] = [
         "tesp_send() {",
-        "    local said",
-        "    if ! command -v curl >/dev/null 2>&1; then said='curl is not installed on the Pulsar host'",
+        "    local said size",
+        "    size=$(stat -c %s -- \"$3\")",
+        "    if [ \"$4\" -gt 0 ] && [ \"$size\" -gt \"$4\" ]; then said=\"$size bytes is more than one upload to this URL may carry ($4)\"",
+        "    elif ! command -v curl >/dev/null 2>&1; then said='curl is not installed on the Pulsar host'",
         "    elif said=$(curl --fail --silent --show-error --proto '=http,https,ftp,ftps' --retry 4 --retry-delay 1 "
             + "--retry-connrefused --connect-timeout 30 --ftp-create-dirs -T \"$3\" -- \"$2\" 2>&1 </dev/null); then",
         "        printf '{\"output\":%d,\"sent\":true}\\n' \"$1\" >> \"$TESP_OUTPUTS\"; return 0",
@@ -341,7 +355,9 @@ public struct JobScript: Sendable {
                 let host = ShellWord.hostPath(normalised).rendered
                 let quoted = ShellQuote.quote(normalised)
                 // Checked as for TESP's own publishing (contained, a regular file) before curl reads it.
-                let send = sentOutputs[index].map { " && tesp_send \(index) \(ShellQuote.quote($0)) \(host)" } ?? ""
+                let send = sentOutputs[index].map {
+                    " && tesp_send \(index) \(ShellQuote.quote($0.url)) \(host) \($0.maximumBytes ?? 0)"
+                } ?? ""
                 lines.append(
                     "if ! tesp_contained \(host); then tesp_output_refused \(index) \(quoted); "
                         + "elif [ -f \(host) ]; then tesp_output_file \(index) \(quoted)\(send); "

@@ -187,7 +187,11 @@ public struct S3Storage: Storage {
     /// A pre-signed PUT: one request, so at most 5 GiB (S3's limit for a single PUT).
     public func directWriteURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
         presigned(.put, url, credentials: credentials, lifetimeSeconds: lifetimeSeconds, now: now)
+            .map { DirectURL($0.text, isCredential: $0.isCredential, maximumBytes: Self.singlePutBytes) }
     }
+
+    /// S3 refuses a single PUT above 5 GiB; larger files need multipart, which a pre-signed URL cannot do alone.
+    public static let singlePutBytes: Int64 = 5 * 1024 * 1024 * 1024
 
     private func presigned(_ method: S3Request.Method, _ url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? {
         guard let object = try? S3Object(url), !object.key.isEmpty else { return nil }

@@ -44,10 +44,13 @@ public struct DirectURL: Sendable, Equatable {
     /// Whether the URL itself grants access (a pre-signed URL): then it is a secret, handed only to a backend
     /// trusted with secrets and redacted wherever it is shown.
     public var isCredential: Bool
+    /// The largest file one request to a write URL may carry (S3's single PUT: 5 GiB); nil for no limit.
+    public var maximumBytes: Int64?
 
-    public init(_ text: String, isCredential: Bool) {
+    public init(_ text: String, isCredential: Bool, maximumBytes: Int64? = nil) {
         self.text = text
         self.isCredential = isCredential
+        self.maximumBytes = maximumBytes
     }
 }
 

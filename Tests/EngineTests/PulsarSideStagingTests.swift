@@ -122,10 +122,12 @@ import Transfer
         let job = BackendJob(task: TESTask(id: "t6", outputs: outputs, executors: [TESExecutor(image: "alpine", command: ["true"])]))
         let trusted = try staging(keys, trusted: true).sentOutputs(of: job)
         #expect(trusted.keys.sorted() == [0, 1])
-        #expect(trusted[0]?.hasPrefix("http://127.0.0.1:9/data/out/a.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&") == true)
-        #expect(trusted[0]?.contains("&X-Amz-Expires=604800&") == true)
-        #expect(trusted[1] == "https://put.example.org/b.txt")
-        #expect(try staging(keys, trusted: false).sentOutputs(of: job) == [1: "https://put.example.org/b.txt"])
+        #expect(trusted[0]?.url.hasPrefix("http://127.0.0.1:9/data/out/a.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&") == true)
+        #expect(trusted[0]?.url.contains("&X-Amz-Expires=604800&") == true)
+        // One pre-signed PUT carries at most 5 GiB; a larger file is left for TESP, which uploads in parts.
+        #expect(trusted[0]?.maximumBytes == Int64(5 << 30))
+        #expect(trusted[1] == JobScript.SentOutput(url: "https://put.example.org/b.txt"))
+        #expect(try staging(keys, trusted: false).sentOutputs(of: job) == [1: JobScript.SentOutput(url: "https://put.example.org/b.txt")])
     }
 
     @Test func aFailedFetchOfAPresignedURLNamesTheTasksOwnURL() async throws {

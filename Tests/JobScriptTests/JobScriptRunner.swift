@@ -28,7 +28,7 @@ struct JobScriptRun {
     static func run(
         task: TESTask,
         inputs: [(JobScript.PlacedInput, String)] = [],
-        sentOutputs: [Int: String] = [:],
+        sentOutputs: [Int: JobScript.SentOutput] = [:],
         runtime: ContainerRuntime = ContainerRuntime(kind: .bwrap),
         timeoutSeconds: Double = 120
     ) throws -> JobScriptRun {

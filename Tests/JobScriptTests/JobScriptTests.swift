@@ -52,7 +52,7 @@ import Testing
             outputs: [TESOutput(url: "http://127.0.0.1:9/out.txt", path: "/data/out.txt"), TESOutput(url: "s3://b/k", path: "/data/kept.txt")],
             executors: [TESExecutor(image: "ubuntu", command: ["sh", "-c", "echo out > /data/out.txt; echo kept > /data/kept.txt"])]
         )
-        let run = try JobScriptRun.run(task: task, sentOutputs: [0: "http://127.0.0.1:9/out.txt"])
+        let run = try JobScriptRun.run(task: task, sentOutputs: [0: JobScript.SentOutput(url: "http://127.0.0.1:9/out.txt")])
         #expect(run.exitCode == 0, "\(run.stderr)")
         #expect(try run.records.last?["event"] as? String == "done")
         let listed = try String(contentsOf: run.workingDirectory.appendingPathComponent(JobScript.outputsPath), encoding: .utf8)
@@ -64,6 +64,21 @@ import Testing
         #expect(decodeBase64(String(unsent)).hasPrefix("curl: (7)"))
         // An output without a URL to send to is only listed.
         #expect(lines[2].hasPrefix("{\"output\":1,\"path\":"))
+    }
+
+    @Test func anOutputLargerThanItsURLMayCarryIsLeftForTESPWithoutTryingIt() throws {
+        let task = TESTask(
+            outputs: [TESOutput(url: "http://127.0.0.1:9/big.txt", path: "/data/big.txt")],
+            executors: [TESExecutor(image: "ubuntu", command: ["sh", "-c", "printf 0123456789 > /data/big.txt"])]
+        )
+        let run = try JobScriptRun.run(task: task, sentOutputs: [0: JobScript.SentOutput(url: "http://127.0.0.1:9/big.txt", maximumBytes: 9)])
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let listed = try String(contentsOf: run.workingDirectory.appendingPathComponent(JobScript.outputsPath), encoding: .utf8)
+        let lines = listed.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(listed)")
+        let unsent = try #require(lines[1].split(separator: "\"").dropFirst(5).first)
+        // The size check comes first: no connection was tried (port 9 would have said "curl: (7)").
+        #expect(decodeBase64(String(unsent)) == "10 bytes is more than one upload to this URL may carry (9)")
     }
 
     @Test func everyArgumentReachesTheProgramUnchanged() throws {

@@ -53,8 +53,8 @@ struct PulsarSideStaging: PulsarStaging {
     /// before it writes (and if it has expired, TESP sends the file itself).
     static let outputURLLifetimeSeconds = 7 * 24 * 3600
 
-    func sentOutputs(of job: BackendJob) -> [Int: String] {
-        var sent: [Int: String] = [:]
+    func sentOutputs(of job: BackendJob) -> [Int: JobScript.SentOutput] {
+        var sent: [Int: JobScript.SentOutput] = [:]
         for (index, output) in (job.task.outputs ?? []).enumerated() {
             guard output.type != .directory, let path = output.path, !TESPath.hasWildcards(path), let text = output.url,
                 let url = StorageURL(text),
@@ -66,7 +66,7 @@ struct PulsarSideStaging: PulsarStaging {
                     lifetimeSeconds: Self.outputURLLifetimeSeconds
                 )
             else { continue }
-            sent[index] = direct.text
+            sent[index] = JobScript.SentOutput(url: direct.text, maximumBytes: direct.maximumBytes)
         }
         return sent
     }

@@ -20,7 +20,7 @@ public protocol PulsarStaging: Sendable {
 
     /// The FILE outputs the job script sends from the Pulsar host itself, by output index, with the URL each goes
     /// to; the rest (and any the script could not send) TESP publishes.
-    func sentOutputs(of job: BackendJob) -> [Int: String]
+    func sentOutputs(of job: BackendJob) -> [Int: JobScript.SentOutput]
 
     /// The `system_logs` line for a job whose inputs Pulsar failed to fetch, naming the input; `nil` when Pulsar
     /// was to fetch none. `detail` is what Pulsar said (0.16 says nothing through its API: the error goes to its log).
@@ -29,7 +29,7 @@ public protocol PulsarStaging: Sendable {
 
 extension PulsarStaging {
     func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)] { [] }
-    func sentOutputs(of job: BackendJob) -> [Int: String] { [:] }
+    func sentOutputs(of job: BackendJob) -> [Int: JobScript.SentOutput] { [:] }
     func explainFailedFetch(_ job: BackendJob, on pulsar: String, detail: String) async -> String? { nil }
 }
 
