@@ -1,3 +1,5 @@
+import Foundation
+
 extension Settings {
     static let runtimes = ["docker", "podman", "singularity", "apptainer", "bwrap"]
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -25,6 +27,13 @@ extension Settings {
         try check(server.idleTimeoutSeconds > 0, "server.idle_timeout_seconds", "must be positive")
         try check(server.maxConnections >= 1, "server.max_connections", "must be at least 1")
         try check(server.maxConcurrentFullLists >= 1, "server.max_concurrent_full_lists", "must be at least 1")
+        try check(
+            server.publicURL.isEmpty || (["http", "https"].contains(URLComponents(string: server.publicURL)?.scheme ?? "")
+                && !(URLComponents(string: server.publicURL)?.host ?? "").isEmpty),
+            "server.public_url", "must be an http(s) URL, as backends reach this server"
+        )
+        try check(server.stagingKey.value.isEmpty || server.stagingKey.value.utf8.count >= 32, "server.staging_key", "must be at least 32 characters (openssl rand -hex 32)")
+        try check((60...604_800).contains(server.stagingURLSeconds), "server.staging_url_seconds", "must be between 60 and 604800")
         try check(!db.database.isEmpty, "db.database", "must not be empty")
         try check(!db.collection.isEmpty, "db.collection", "must not be empty")
         try check((1...256).contains(db.poolSize), "db.pool_size", "must be from 1 to 256")

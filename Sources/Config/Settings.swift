@@ -21,6 +21,12 @@ public struct Settings: Codable, Sendable, Equatable {
         public var idleTimeoutSeconds = 60.0
         /// Connections open at once; more wait in the listen backlog until one closes.
         public var maxConnections = 1024
+        /// Where backends reach this server; empty: TESP serves no inputs to backends (they pass through its disk).
+        public var publicURL = ""
+        /// The HMAC key of served-input URLs, shared by replicas; empty: a random one per process.
+        public var stagingKey = Secret("")
+        /// How long a served-input URL stays good.
+        public var stagingURLSeconds = 3600
 
         enum CodingKeys: String, CodingKey {
             case host, port
@@ -31,6 +37,9 @@ public struct Settings: Codable, Sendable, Equatable {
             case maxBodyBytes = "max_body_bytes"
             case swaggerUIDir = "swagger_ui_dir"
             case corsAllowedOrigins = "cors_allowed_origins"
+            case publicURL = "public_url"
+            case stagingKey = "staging_key"
+            case stagingURLSeconds = "staging_url_seconds"
         }
     }
 

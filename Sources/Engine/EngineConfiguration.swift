@@ -28,6 +28,9 @@ public struct EngineConfiguration: Sendable {
     public var heartbeatTimeout: Duration
     /// Where inputs and outputs pass through on their way between storage and Pulsar.
     public var stagingDirectory: String
+    /// Where a backend that stages its own inputs can fetch from TESP those it may not read alone
+    /// (`server.public_url`); `nil`: they pass through `stagingDirectory`.
+    public var servedInputs: ServedInputURLs? = nil
     /// Files of one task transferred at once.
     public var transfersPerTask: Int
     /// Files of one owner's tasks transferred at once (tasks with an owner only); 0: no limit.

@@ -41,6 +41,9 @@ public func buildRouter(
     }
     DocsController(swaggerUIDir: configuration.swaggerUIDir).addRoutes(to: router, apiPrefixes: tesAPIPrefixes)
     HealthController(checks: configuration.readinessChecks).addRoutes(to: router)
+    if let (urls, transfers) = configuration.servedInputs {
+        ServedInputController<TESRequestContext, _>(store: store, urls: urls, transfers: transfers).addRoutes(to: router)
+    }
     if let metricsText = configuration.metricsText {
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()

@@ -1,5 +1,7 @@
 import Auth
+import Engine
 import TES
+import Transfer
 
 /// What the HTTP layer needs to know, filled from the settings by `tesp serve`.
 public struct ServerConfiguration: Sendable {
@@ -28,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     /// Why no configured backend could ever run a task (`nil`: one can), checked at creation so that a task
     /// that fits nowhere is a 400 naming the field, not a SYSTEM_ERROR later.
     public var placementProblem: (@Sendable (TESTask) -> TESValidationError.Problem?)?
+    /// Inputs served to backends at ``ServedInputURLs`` (`server.public_url` set), read through `transfers`.
+    public var servedInputs: (urls: ServedInputURLs, transfers: Transfers)?
 
     public init(
         maxBodyBytes: Int,

@@ -150,7 +150,13 @@ public struct CurlStorage: Storage {
             let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)
             try curl.set(CURLOPT_NOBODY, 1)  // HTTP HEAD; FTP SIZE (and MDTM), no data connection
             if url.scheme.hasPrefix("http") { try curl.set(CURLOPT_FOLLOWLOCATION, 1) }
-            try Self.run(curl, url, "size")
+            // For FTP, libcurl writes what it learnt as header lines to the body callback: without one, to stdout.
+            let sink = CurlMemorySink(limit: 64 * 1024)
+            try curl.set(CURLOPT_WRITEFUNCTION, callback: curlWriteToMemory)
+            try withExtendedLifetime(sink) {
+                try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
+                try Self.run(curl, url, "size")
+            }
             return curl.contentLength
         }
     }

@@ -89,7 +89,9 @@ public struct LocalFileStorage: Storage {
         return try await threads.runIfActive {
             guard let path = Self.allowedRealPath(url.path, in: directories) else { throw denied(url) }
             var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+            // As a server's 404 would: a missing file is an error, not an unknown size.
+            guard stat(path, &info) == 0 else { throw TransferError(.notFound, "\(url) does not exist or cannot be read") }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { return nil }
             return Int64(info.st_size)
         }
     }

@@ -116,12 +116,21 @@ public final class Transfers: Sendable {
     /// Why the file at `url` cannot be read, or `nil` when its server answers for it (one try: a size request).
     public func problem(reading url: StorageURL, secret: String?) async -> TransferError? {
         do {
-            _ = try await storage.reader(for: url).size(of: url, credentials: credential(for: url, secret: secret))
+            _ = try await checkedSize(of: url, secret: secret)
             return nil
-        } catch let error as TransferError {
-            return error
         } catch {
-            return TransferError(.failed, "\(url): \(error)")
+            return error
+        }
+    }
+
+    /// The size of the file at `url` if its server says, or why it cannot be read (one try).
+    public func checkedSize(of url: StorageURL, secret: String?) async throws(TransferError) -> Int64? {
+        do {
+            return try await storage.reader(for: url).size(of: url, credentials: credential(for: url, secret: secret))
+        } catch let error as TransferError {
+            throw error
+        } catch {
+            throw TransferError(.failed, "\(url): \(error)")
         }
     }
 
@@ -185,7 +194,7 @@ public final class Transfers: Sendable {
         return url.user.map { Credential(user: $0, password: "") }
     }
 
-    private static func countBytes(_ bytes: Int64, direction: String, url: StorageURL) {
+    static func countBytes(_ bytes: Int64, direction: String, url: StorageURL) {
         Counter(label: "tesp_transfer_bytes_total", dimensions: [("direction", direction), ("scheme", url.scheme)])
             .increment(by: bytes)
     }

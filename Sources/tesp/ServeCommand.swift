@@ -65,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let transfers = Transfers(try Self.transferConfiguration(settings), logger: logger)
-        let engineConfiguration = Self.engineConfiguration(settings)
+        var engineConfiguration = Self.engineConfiguration(settings)
+        let servedInputs = Self.servedInputURLs(settings, logger: logger)
+        engineConfiguration.servedInputs = servedInputs
         let factory = BackendFactory(configuration: engineConfiguration, transfers: transfers)
         if settings.backends.isEmpty {
             logger.warning("pulsar.urls is deprecated and will go in the next release: configure [[backends]] tables instead")
@@ -109,6 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         var serverConfiguration = Self.serverConfiguration(settings, storage: transfers.storage)
         let descriptions = backends.descriptions
         serverConfiguration.placementProblem = { task in BackendDescription.placementProblem(of: task, on: descriptions) }
+        serverConfiguration.servedInputs = servedInputs.map { ($0, transfers) }
         let engineEnabled = settings.engine.enabled
         serverConfiguration.readinessChecks =
             [ReadinessCheck(name: "mongodb") { try await store.ping() }]
@@ -266,6 +269,19 @@ struct ServeCommand: AsyncParsableCommand {
             labels: backend.labels,
             near: backend.near
         )
+    }
+
+    /// Where backends fetch inputs from this server, if `server.public_url` is set; without `server.staging_key`
+    /// the URLs are signed with a random key, good only in this process.
+    static func servedInputURLs(_ settings: Settings, logger: Logger) -> ServedInputURLs? {
+        guard !settings.server.publicURL.isEmpty else { return nil }
+        var key = Array(settings.server.stagingKey.value.utf8)
+        if key.isEmpty {
+            var generator = SystemRandomNumberGenerator()
+            key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            logger.notice("server.staging_key is not set: input URLs for backends are signed with a key of this process (set it when replicas share server.public_url)")
+        }
+        return ServedInputURLs(baseURL: settings.server.publicURL, key: key, lifetimeSeconds: settings.server.stagingURLSeconds)
     }
 
     static func engineConfiguration(_ settings: Settings) -> EngineConfiguration {

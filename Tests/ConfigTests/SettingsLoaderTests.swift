@@ -209,4 +209,25 @@ import Testing
         let policy = base.failure("[default.engine]\nplacement = \"random\"\n")
         #expect(policy.contains("engine.placement"), "\(policy)")
     }
+
+    @Test func servedInputSettingsAreCheckedAndTheKeyComesFromAFile() throws {
+        for (toml, key) in [
+            ("public_url = \"ftp://tesp.example\"", "server.public_url"),
+            ("public_url = \"https://\"", "server.public_url"),
+            ("staging_key = \"short\"", "server.staging_key"),
+            ("staging_url_seconds = 10", "server.staging_url_seconds"),
+        ] {
+            let message = base.failure("[default.server]\n\(toml)\n")
+            #expect(message.contains(key), "\(message)")
+        }
+        let key = String(repeating: "k", count: 32)
+        let settings = try base.load(
+            "[default.server]\npublic_url = \"https://tesp.example.org\"\n",
+            env: ["TESP_SERVER__STAGING_KEY_FILE": "/run/secrets/staging-key"],
+            files: ["/run/secrets/staging-key": key + "\n"]
+        )
+        #expect(settings.server.publicURL == "https://tesp.example.org")
+        #expect(settings.server.stagingKey.value == key && settings.server.stagingURLSeconds == 3600)
+        #expect(!"\(settings.server)".contains(key))
+    }
 }

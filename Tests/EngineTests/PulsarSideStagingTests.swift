@@ -44,6 +44,34 @@ import Transfer
         #expect(remote.first?.input == PulsarRemoteInput(name: "input-0", url: "https://data.example.org/ref.fa"))
     }
 
+    @Test func withAPublicURLInputsThatNeedASecretAreFetchedFromTESPAndNeverHoldIt() throws {
+        let transfers = Transfers(Transfers.Configuration(credentials: [StorageURL("https://u:p@secure.example.org")!]), logger: logger)
+        var configuration = EngineConfiguration(runtime: .init(kind: .bwrap))
+        let served = ServedInputURLs(baseURL: "https://tesp.example.org/", key: Array("key".utf8), lifetimeSeconds: 600)
+        configuration.servedInputs = served
+        let factory = BackendFactory(configuration: configuration, transfers: transfers)
+        let staging = try #require((factory.pulsarREST(FakePulsarJobs(name: "p"), staging: .pulsar(trusted: false)) as? PulsarRESTBackend)?.staging)
+        // Not hex: a signature cannot contain them by chance.
+        let secrets = ["https://data.example.org#alice": "pw-zq", "?https://bucket.s3.amazonaws.com/k": "X-Amz-Signature=sig-zq"]
+        let job = BackendJob(task: TESTask(id: "t7", inputs: inputs, executors: [TESExecutor(image: "alpine", command: ["true"])]), secrets: secrets)
+        let remote = staging.remoteInputs(of: job)
+        // 0 from its source; 2 (a password), 3 (a signed query), 5 (TESP refuses it when asked) and 6 (TESP's
+        // credentials) from TESP; 1 travels with the job, 4 is a directory TESP lists, 7 the job script fetches.
+        #expect(remote.map(\.index) == [0, 2, 3, 5, 6])
+        for (index, input) in remote.dropFirst() {
+            #expect(input.url.hasPrefix("https://tesp.example.org/staging/v1/tasks/t7/inputs/\(index)?expires="))
+            let query = try #require(URLComponents(string: input.url)?.queryItems)
+            let expires = try #require(query.first { $0.name == "expires" }?.value.flatMap { Int($0) })
+            let signature = try #require(query.first { $0.name == "signature" }?.value)
+            #expect(served.isValid(taskID: "t7", input: index, expires: expires, signature: signature, now: Date()))
+            #expect(!served.isValid(taskID: "t7", input: index + 1, expires: expires, signature: signature, now: Date()))
+            #expect(!served.isValid(taskID: "t8", input: index, expires: expires, signature: signature, now: Date()))
+            #expect(!served.isValid(taskID: "t7", input: index, expires: expires, signature: signature, now: Date(timeIntervalSinceNow: 601)))
+        }
+        let handedOver = remote.map(\.input.url).joined(separator: " ")
+        #expect(!handedOver.contains("zq") && !handedOver.contains("u:p"))
+    }
+
     @Test func withANetrcFileEveryURLGoesThroughTESP() throws {
         // A netrc file may hold credentials for any host: none of them is handed to Pulsar.
         let transfers = Transfers(Transfers.Configuration(netrcFile: "/etc/tesp/netrc"), logger: logger)

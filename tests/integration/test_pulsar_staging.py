@@ -192,3 +192,77 @@ def test_anonymous_ftp_inputs_are_fetched_on_the_pulsar_host(pulsar_staging_tesp
         assert "logs" not in failed["logs"][0] or not failed["logs"][0]["logs"]
     finally:
         public.stop()
+
+
+@pytest.fixture(scope="module")
+def served_tesp(tmp_path_factory, mongodb_uri, pulsar, open_s3):
+    """An untrusted backend with staging = "pulsar" and server.public_url set: inputs that need a secret are served
+    by TESP itself. The staging directory is a regular file, so any byte TESP tried to keep on its disk would fail
+    the task (even as root, no folder can be made below a file)."""
+    directory = tmp_path_factory.mktemp("tesp-served")
+    (directory / "s3-secret").write_text(open_s3.secret)
+    (directory / "staging-key").write_text(uuid.uuid4().hex + uuid.uuid4().hex)
+    (directory / "not-a-directory").write_text("TESP must not stage anything here\n")
+    backends = [{"name": "untrusted-site", "url": pulsar.url, "token": pulsar.token, "staging": "pulsar"}]
+    server = Tesp(directory, mongodb_uri, pulsar, database="tesp_served_" + uuid.uuid4().hex[:8],
+                  TESP_BACKENDS=json.dumps(backends),
+                  TESP_S3__ENDPOINT=open_s3.endpoint,
+                  TESP_S3__ACCESS_KEY_ID=open_s3.key_id,
+                  TESP_S3__SECRET_ACCESS_KEY_FILE=str(directory / "s3-secret"),
+                  TESP_SERVER__STAGING_KEY_FILE=str(directory / "staging-key"),
+                  TESP_LOG__LEVEL="info",  # the log is searched for secrets: it must say something
+                  TESP_TRANSFER__STAGING_DIRECTORY=str(directory / "not-a-directory"))
+    server.env["TESP_SERVER__PUBLIC_URL"] = server.url
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_an_untrusted_backend_fetches_secret_inputs_from_tesp_streamed_and_never_sees_the_secret(
+        served_tesp, open_s3, ftp, http_files, pulsar):
+    tesp = served_tesp
+    root, base = http_files
+    bucket = "tesp-served-" + uuid.uuid4().hex[:8]
+    client = open_s3.client()
+    client.create_bucket(Bucket=bucket)
+    genome = uuid.uuid4().bytes * 50_000  # 800 kB: many chunks through the pipe
+    client.put_object(Bucket=bucket, Key="ref.fa", Body=genome)
+    reads = b"@r1\nACGT\n+\nIIII\n" * 1000
+    (ftp.root / "served-reads.fq").write_bytes(reads)
+    s3_before, ftp_before = transferred(tesp, "s3"), transferred(tesp, "ftp")
+    task_id = create(tesp.api, {
+        "inputs": [{"url": f"s3://{bucket}/ref.fa", "path": "/data/ref.fa"},
+                   {"url": ftp.url("served-reads.fq"), "path": "/data/reads.fq"}],
+        "outputs": [{"url": f"{base}/served/md5.txt", "path": "/data/md5.txt"}],
+        "executors": [executor(["sh", "-c", "md5sum /data/ref.fa /data/reads.fq | tee /data/md5.txt && sleep 15"])],
+    })
+    wait_for_state(tesp.api, task_id, "RUNNING", timeout=90)
+    # Pulsar was handed TESP's URLs for both inputs, and neither the S3 secret nor the FTP password.
+    holding = pulsar_files_holding(pulsar, b"/staging/v1/tasks/" + task_id.encode())
+    assert holding, "Pulsar's job directory names no served input"
+    served = sorted({m for path in holding for m in re.findall(
+        r"http://127\.0\.0\.1:\d+/staging/v1/tasks/[^\"'\s]+signature=[0-9a-f]{64}", path.read_text())})
+    assert [re.search(r"/inputs/(\d+)\?", url).group(1) for url in served] == ["0", "1"], served
+    assert not pulsar_files_holding(pulsar, open_s3.secret.encode())
+    assert not pulsar_files_holding(pulsar, ftp.password.encode())
+    assert not pulsar_files_holding(pulsar, quote(ftp.password, safe="").encode())
+    # A signature is good for its own input only.
+    moved = served[0].replace("/inputs/0?", "/inputs/1?")
+    assert requests.get(moved, timeout=10).status_code == 403
+    done = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
+    expected = (f"{hashlib.md5(genome).hexdigest()}  /data/ref.fa\n"
+                f"{hashlib.md5(reads).hexdigest()}  /data/reads.fq\n")
+    assert done["logs"][0]["logs"][0]["stdout"] == expected
+    assert (root / "served" / "md5.txt").read_text() == expected
+    # Each input passed through TESP once, streamed: the staging "directory" is still the file it was.
+    assert transferred(tesp, "s3") - s3_before == len(genome)
+    assert transferred(tesp, "ftp") - ftp_before == len(reads)
+    assert (tesp.directory / "not-a-directory").read_text() == "TESP must not stage anything here\n"
+    assert tesp.log().count("Serving an input to a backend") >= 2
+    # Once the task has finished, its URLs open nothing.
+    answer = requests.get(served[0], timeout=10)
+    assert answer.status_code == 410 and "COMPLETE" in answer.json()["message"]
+    assert ftp.password not in tesp.log() and open_s3.secret not in tesp.log()
+    # Every line is a log line: libcurl printed nothing of its own (an FTP size request once wrote its
+    # "Content-Length:" lines to standard output).
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", line) for line in tesp.log().splitlines()), tesp.log()

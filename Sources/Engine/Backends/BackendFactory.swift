@@ -49,7 +49,8 @@ public struct BackendFactory: Sendable {
         let staging: any PulsarStaging =
             switch kind {
             case .tesp: throughTESP
-            case .pulsar(let trusted): PulsarSideStaging(throughTESP: throughTESP, transfers: transfers, trusted: trusted)
+            case .pulsar(let trusted):
+                PulsarSideStaging(throughTESP: throughTESP, transfers: transfers, trusted: trusted, served: configuration.servedInputs)
             }
         return PulsarRESTBackend(
             pulsar: pulsar,

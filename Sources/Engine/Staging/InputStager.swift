@@ -69,6 +69,8 @@ struct InputStager: Sendable {
                 downloads.append(("inputs[\(index)]", url, "input-\(index)", path))
             }
         }
+        // Nothing through TESP's disk (every input travels with the job or is fetched by the backend): not even a folder.
+        if downloads.isEmpty { return placed }
         let directory = (stagingDirectory as NSString).appendingPathComponent(jobID + "-inputs")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

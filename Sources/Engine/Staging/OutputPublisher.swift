@@ -69,8 +69,10 @@ struct OutputPublisher: Sendable {
             throw TaskFailure("outputs: staging needs \(inFlight) bytes but \(stagingDirectory) has \(free) free")
         }
         let directory = (stagingDirectory as NSString).appendingPathComponent(jobID + "-outputs")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Only for files TESP sends itself: when the job sent every one, nothing touches TESP's disk.
+        let throughTESP = matches.contains { !sent.contains($0.output) }
+        if throughTESP { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        defer { if throughTESP { try? FileManager.default.removeItem(atPath: directory) } }
         let limiter = AsyncLimiter(limit: parallelTransfers)
         return try await withThrowingTaskGroup(of: (Int, TESOutputFileLog).self) { group in
             for (number, match) in matches.enumerated() {

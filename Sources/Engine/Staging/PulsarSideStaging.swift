@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import JobScript
 import Pulsar
@@ -16,6 +17,9 @@ import Transfer
 /// by the job script from the Pulsar host when every executor succeeded; the rest, and any the script could not
 /// send, come back through TESP.
 ///
+/// With `server.public_url` set, a FILE input the Pulsar host may not read by itself (it needs a secret) is not
+/// copied to TESP's disk either: Pulsar fetches it from TESP (``ServedInputURLs``), which streams it from its source.
+///
 /// TESP's `transfer.denied_networks` protect TESP's own network; a URL Pulsar fetches is checked against them by
 /// address only when its host is an IP literal (a name resolves on the Pulsar host, under that host's rules).
 struct PulsarSideStaging: PulsarStaging {
@@ -23,6 +27,8 @@ struct PulsarSideStaging: PulsarStaging {
     let transfers: Transfers
     /// Whether pre-signed URLs may be handed to this backend.
     let trusted: Bool
+    /// Where Pulsar can fetch an input from TESP itself; `nil`: such inputs go through TESP's disk.
+    var served: ServedInputURLs? = nil
 
     func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
         let remote = remoteInputs(of: job)
@@ -82,8 +88,25 @@ struct PulsarSideStaging: PulsarStaging {
     /// The same inputs for the same task every time; a pre-signed URL is signed afresh (a submit after a restart
     /// gets URLs that are good for as long as the first ones were).
     func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)] {
-        directInputs(of: job).filter { Self.pulsarSchemes.contains($0.scheme) }.map { index, url, _ in
-            (index, PulsarRemoteInput(name: "input-\(index)", url: url))
+        let direct = directInputs(of: job)
+        let fromSource = direct.filter { Self.pulsarSchemes.contains($0.scheme) }.map { index, url, _ in
+            (index: index, input: PulsarRemoteInput(name: "input-\(index)", url: url))
+        }
+        guard let served else { return fromSource }
+        let now = Date()
+        let fromTESP = servedInputs(of: job, besides: Set(direct.map(\.index))).map { index in
+            (index: index, input: PulsarRemoteInput(name: "input-\(index)", url: served.url(taskID: job.task.id ?? "", input: index, now: now)))
+        }
+        return (fromSource + fromTESP).sorted { $0.index < $1.index }
+    }
+
+    /// The FILE inputs with a URL that TESP reads and the Pulsar host cannot read alone (`besides` those it can).
+    func servedInputs(of job: BackendJob, besides direct: Set<Int>) -> [Int] {
+        (job.task.inputs ?? []).enumerated().compactMap { index, input in
+            guard !direct.contains(index), input.content?.isEmpty ?? true, input.type != .directory, let text = input.url,
+                let url = StorageURL(text), transfers.storage.readableSchemes.contains(url.scheme)
+            else { return nil }
+            return index
         }
     }
 
