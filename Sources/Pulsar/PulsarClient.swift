@@ -112,6 +112,40 @@ public struct PulsarClient: PulsarJobs {
         }
     }
 
+    public func downloadFile(
+        jobID: String,
+        name: String,
+        type: PulsarFileType,
+        into write: @Sendable (ByteBuffer) async throws -> Void
+    ) async throws -> Int64 {
+        let response = try await send(
+            .GET,
+            "/jobs/\(jobID)/files",
+            ["name": name, "type": type.rawValue],
+            body: nil,
+            timeout: configuration.transferTimeout,
+            operation: "download"
+        )
+        guard (200..<300).contains(response.status.code) else {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            throw Self.error(status: response.status.code, server: self.name, operation: "download")
+        }
+        var bytes: Int64 = 0
+        var chunks = response.body.makeAsyncIterator()
+        while true {
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await chunks.next()
+            } catch {
+                throw PulsarError(Self.code(of: error), "Pulsar '\(name)' download broke off: \(Self.describe(error))")
+            }
+            guard let chunk else { return bytes }
+            bytes += Int64(chunk.readableBytes)
+            // The receiver's own error stays what it is: it is not Pulsar's.
+            try await write(chunk)
+        }
+    }
+
     public func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) async throws {
         let setupParams = "{\"job_id\": \"\(jobID)\"}"
         var query = ["command_line": commandLine, "setup_params": setupParams]

@@ -32,6 +32,9 @@ public protocol PulsarJobs: Sendable {
     func uploadFile(jobID: String, name: String, type: PulsarFileType, path: String) async throws
     /// Writes a file of the job to the local `path`, streamed. - Returns: the number of bytes.
     func downloadFile(jobID: String, name: String, type: PulsarFileType, to path: String) async throws -> Int64
+    /// Hands a file of the job to `write` chunk by chunk as it arrives (a slow `write` slows the download).
+    /// - Returns: the number of bytes.
+    func downloadFile(jobID: String, name: String, type: PulsarFileType, into write: @Sendable (ByteBuffer) async throws -> Void) async throws -> Int64
     /// Starts the job's command, after Pulsar fetched `remoteInputs` into the job's inputs directory itself (its
     /// `preprocessing` state).
     func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) async throws

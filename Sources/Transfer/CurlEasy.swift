@@ -212,12 +212,14 @@ let curlWriteToMemory: tesp_curl_data_callback = { pointer, size, count, context
     return total
 }
 
-/// Opens a local file an upload reads. - Returns: its descriptor (the caller closes it) and size.
-func openForUpload(_ path: String) throws -> (descriptor: Int32, size: Int64) {
+/// Opens a local file (or a pipe, whose `size` the caller knows) an upload reads. - Returns: its descriptor (the
+/// caller closes it) and size.
+func openForUpload(_ path: String, size knownSize: Int64? = nil) throws -> (descriptor: Int32, size: Int64) {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
         throw TransferError(.failed, "cannot read \(path): \(String(cString: strerror(errno)))")
     }
+    if let knownSize { return (descriptor, knownSize) }
     var info = stat()
     fstat(descriptor, &info)
     return (descriptor, Int64(info.st_size))

@@ -51,10 +51,19 @@ public struct CurlStorage: Storage {
     }
 
     public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        try await upload(localPath, size: nil, to: url, credentials: credentials)
+    }
+
+    public func upload(pipe pipePath: String, size: Int64, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        try await upload(pipePath, size: size, to: url, credentials: credentials)
+    }
+
+    /// `size`: what a pipe will carry (its own size says nothing); `nil` for a file's own size.
+    private func upload(_ localPath: String, size knownSize: Int64?, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
         let netrc = netrcFile
         let limits = limits
         return try await cancellable { abortSwitch in
-            let (descriptor, size) = try openForUpload(localPath)
+            let (descriptor, size) = try openForUpload(localPath, size: knownSize)
             defer { close(descriptor) }
             let stream = CurlFileStream(descriptor: descriptor)
             let curl = try Self.prepare(url, credentials: credentials, netrc: netrc, limits: limits, abortSwitch: abortSwitch)

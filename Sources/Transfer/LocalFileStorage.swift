@@ -117,6 +117,11 @@ public struct LocalFileStorage: Storage {
         }
     }
 
+    /// A pipe reads as a file does, to its end.
+    public func upload(pipe pipePath: String, size: Int64, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        try await upload(pipePath, to: url, credentials: credentials)
+    }
+
     public func listFiles(under url: StorageURL, credentials: Credential?) async throws -> [RemoteFile] {
         let directories = allowedDirectories
         let limits = limits

@@ -118,9 +118,18 @@ public struct S3Storage: Storage {
     }
 
     public func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        try await upload(localPath, size: nil, to: url, credentials: credentials)
+    }
+
+    public func upload(pipe pipePath: String, size: Int64, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        try await upload(pipePath, size: size, to: url, credentials: credentials)
+    }
+
+    /// `size`: what a pipe will carry; `nil` for a file's own size. Parts are read in order, so a pipe works.
+    private func upload(_ localPath: String, size knownSize: Int64?, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
         let client = client(credentials)
         return try await threads.runCancellable { abortSwitch in
-            let (descriptor, size) = try openForUpload(localPath)
+            let (descriptor, size) = try openForUpload(localPath, size: knownSize)
             defer { close(descriptor) }
             let object = try S3Object(url)
             if size <= client.configuration.partBytes {
@@ -320,7 +329,8 @@ struct S3Client: Sendable {
             guard let (file, offset, length) = request.upload else { throw TransferError(.failed, "an S3 PUT needs a body") }
             try curl.set(CURLOPT_UPLOAD, 1)
             try curl.set(CURLOPT_INFILESIZE_LARGE, offset: length)
-            guard lseek(file, off_t(offset), SEEK_SET) == off_t(offset) else {
+            // A pipe cannot seek (ESPIPE); its parts come in order, each where the previous one ended.
+            guard lseek(file, off_t(offset), SEEK_SET) == off_t(offset) || errno == ESPIPE else {
                 throw TransferError(.failed, "cannot read the file to upload: \(String(cString: strerror(errno)))")
             }
             // A zero-length file still reads through the callback, which then ends at once.

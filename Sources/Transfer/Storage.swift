@@ -20,6 +20,10 @@ public protocol Storage: Sendable {
     func download(_ url: StorageURL, to localPath: String, credentials: Credential?) async throws -> Int64
     /// Writes the file at `localPath` to `url`, creating missing directories. - Returns: the number of bytes.
     func upload(_ localPath: String, to url: StorageURL, credentials: Credential?) async throws -> Int64
+    /// Writes `size` bytes read in order from the pipe at `pipePath` (`/proc/self/fd/N`) to `url`: one pass,
+    /// nothing re-read (an S3 multipart upload reads its parts one after another), so no retries.
+    /// - Returns: the number of bytes.
+    func upload(pipe pipePath: String, size: Int64, to url: StorageURL, credentials: Credential?) async throws -> Int64
     /// Every file below the directory `url`, recursively.
     func listFiles(under url: StorageURL, credentials: Credential?) async throws -> [RemoteFile]
     /// The size of the file at `url` without fetching it (HTTP HEAD, FTP SIZE, stat), or `nil` when the server
@@ -34,6 +38,9 @@ public protocol Storage: Sendable {
 }
 
 extension Storage {
+    public func upload(pipe pipePath: String, size: Int64, to url: StorageURL, credentials: Credential?) async throws -> Int64 {
+        throw TransferError(.unsupported, "\(url.scheme) cannot be written from a stream (\(url))")
+    }
     public func directReadURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? { nil }
     public func directWriteURL(for url: StorageURL, credentials: Credential?, lifetimeSeconds: Int, now: Date) -> DirectURL? { nil }
 }

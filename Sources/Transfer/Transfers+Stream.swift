@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 import TES
@@ -59,4 +60,87 @@ extension Transfers {
         Self.countBytes(bytes, direction: "in", url: url)
         return bytes
     }
+}
+
+extension Transfers {
+    /// Writes `size` bytes that `produce` hands to its `write` argument to `url`, without a copy on disk: the
+    /// reverse of ``stream(_:secret:to:)``. SwiftNIO writes the chunks into a pipe that the storage uploads from
+    /// on a transfer thread; a slow upload slows `produce`.
+    ///
+    /// A transient failure runs `produce` again from the start (it must be able to: TESP sends an output this way
+    /// while the job's copy on the backend still exists), as often as ``Configuration/retries`` allows.
+    /// - Returns: the number of bytes.
+    public func upload(
+        size: Int64,
+        to url: StorageURL,
+        secret: String?,
+        logger: Logger? = nil,
+        from produce: @escaping @Sendable (_ write: @Sendable (ByteBuffer) async throws -> Void) async throws -> Void
+    ) async throws -> Int64 {
+        let storage = try self.storage.writer(for: url)
+        let credential = credential(for: url, secret: secret)
+        let bytes = try await retrying("upload", url, logger: logger) {
+            try await Self.pipeUpload(size: size, to: url) { pipePath in
+                try await storage.upload(pipe: pipePath, size: size, to: url, credentials: credential)
+            } produce: { write in
+                try await produce(write)
+            }
+        }
+        Self.countBytes(bytes, direction: "out", url: url)
+        return bytes
+    }
+
+    private static func pipeUpload(
+        size: Int64,
+        to url: StorageURL,
+        consume: @escaping @Sendable (_ pipePath: String) async throws -> Int64,
+        produce: (_ write: @Sendable (ByteBuffer) async throws -> Void) async throws -> Void
+    ) async throws -> Int64 {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else {
+            throw TransferError(.failed, "cannot make a pipe for \(url): \(String(cString: strerror(errno)))")
+        }
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        let pipe: any Channel
+        do {
+            pipe = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .takingOwnershipOfDescriptor(output: writeEnd) { channel in channel.eventLoop.makeSucceededFuture(channel) }
+        } catch {
+            close(readEnd)
+            throw TransferError(.failed, "cannot write a pipe for \(url): \(error)")
+        }
+        let upload = Task {
+            // Closing the read end makes the producer's next write fail, should the upload stop early.
+            defer { close(readEnd) }
+            return try await consume("/proc/self/fd/\(readEnd)")
+        }
+        do {
+            try await withTaskCancellationHandler {
+                // Each write waits until its bytes are in the pipe (one chunk in flight: the back-pressure), so
+                // closing the write end afterwards loses nothing; the close is the end of the file for the upload.
+                try await produce { chunk in
+                    do { try await pipe.writeAndFlush(chunk).get() } catch { throw PipeClosed() }
+                }
+                try await pipe.close().get()
+            } onCancel: {
+                upload.cancel()
+            }
+        } catch is PipeClosed {
+            try? await pipe.close().get()
+            // The upload stopped reading: its own failure says why.
+            if case .failure(let uploadError) = await upload.result { throw uploadError }
+            throw TransferError(.failed, "upload of \(url) stopped reading before the end")
+        } catch {
+            // The producer failed (the source broke off): the upload's complaint about a short file would hide it.
+            try? await pipe.close().get()
+            upload.cancel()
+            _ = await upload.result
+            throw error
+        }
+        return try await upload.value
+    }
+
+    /// A write into the pipe failed: the upload closed its end.
+    private struct PipeClosed: Error {}
 }

@@ -199,7 +199,7 @@ public final class Transfers: Sendable {
             .increment(by: bytes)
     }
 
-    private func retrying<T: Sendable>(
+    func retrying<T: Sendable>(
         _ what: String,
         _ url: StorageURL,
         logger: Logger?,

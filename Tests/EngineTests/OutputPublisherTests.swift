@@ -114,6 +114,53 @@ import Testing
         #expect(try String(contentsOf: results.appendingPathComponent("unsent.txt"), encoding: .utf8) == "unsent\n")
     }
 
+    @Test func streamedOutputsGoFromPulsarToTheirURLsWithNothingOnTESPsDisk() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-publish-\(UUID())")
+        let results = directory.appendingPathComponent("results")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        // The staging directory is a plain file: anything put on disk on the way would fail.
+        let notADirectory = directory.appendingPathComponent("not-a-directory")
+        try Data("x".utf8).write(to: notADirectory)
+        let pulsar = FakePulsarJobs(name: "p1")
+        _ = try await pulsar.setup(jobID: "j1")
+        let big = String(repeating: "ACGT", count: 300_000)  // 1.2 MB: more than a pipe holds
+        await pulsar.write("j1", JobScript.outputsPath, Self.manifestLine(output: 0, path: "/data/big.txt", size: Int64(big.utf8.count)))
+        await pulsar.write("j1", JobScript.rootPath + "/data/big.txt", big)
+        await pulsar.write("j1", JobScript.rootPath + "/data/changed.txt", "not 99 bytes\n")
+        var publisher = Self.publisher(staging: notADirectory.path, allowed: results.path)
+        publisher.streamed = true
+        let task = TESTask(outputs: [TESOutput(url: "file://" + results.path + "/big.txt", path: "/data/big.txt")], executors: [])
+        let logs = try await publisher.publish(task, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
+        #expect(logs.map(\.sizeBytes) == ["\(big.utf8.count)"])
+        #expect(try String(contentsOf: results.appendingPathComponent("big.txt"), encoding: .utf8) == big)
+        #expect(try String(contentsOf: notADirectory, encoding: .utf8) == "x")
+        // A file whose size is not what the job listed fails its output, by name.
+        await pulsar.write("j1", JobScript.outputsPath, Self.manifestLine(output: 1, path: "/data/changed.txt", size: 99))
+        let changed = TESTask(
+            outputs: [TESOutput(), TESOutput(url: "file://" + results.path + "/changed.txt", path: "/data/changed.txt")], executors: [])
+        do {
+            _ = try await publisher.publish(changed, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
+            Issue.record("published a file of another size than listed")
+        } catch let failure as TaskFailure {
+            #expect(failure.description.contains("outputs[1]: /data/changed.txt is 13 bytes on Pulsar, not the 99 the job listed"), "\(failure)")
+        }
+    }
+
+    @Test func aListNamingAnOutputTheTaskDoesNotHaveFailsTheOutputsStep() async throws {
+        let pulsar = FakePulsarJobs(name: "p1")
+        _ = try await pulsar.setup(jobID: "j1")
+        await pulsar.write("j1", JobScript.outputsPath, Self.manifestLine(output: 3, path: "/data/x", size: 1))
+        let task = TESTask(outputs: [TESOutput(url: "file:///tmp/x", path: "/data/x")], executors: [])
+        do {
+            _ = try await Self.publisher(staging: "/tmp", allowed: "/tmp")
+                .publish(task, secrets: [:], owner: nil, backend: pulsar, jobID: "j1", logger: Logger(label: "test"))
+            Issue.record("published a list naming an output that does not exist")
+        } catch let failure as TaskFailure {
+            #expect(failure.description == "outputs: the job's list of outputs names outputs[3], which the task does not have")
+        }
+        #expect(await pulsar.count("downloadFile") == 0)
+    }
+
     @Test func outputsLargerThanTheFreeStagingSpaceAreRefusedBeforeAnyTransfer() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-publish-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

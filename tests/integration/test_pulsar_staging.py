@@ -211,6 +211,7 @@ def served_tesp(tmp_path_factory, mongodb_uri, pulsar, open_s3):
                   TESP_S3__SECRET_ACCESS_KEY_FILE=str(directory / "s3-secret"),
                   TESP_SERVER__STAGING_KEY_FILE=str(directory / "staging-key"),
                   TESP_LOG__LEVEL="info",  # the log is searched for secrets: it must say something
+                  TESP_S3__MULTIPART_PART_MIB="5",  # S3's smallest part: a 12 MB output goes up in three
                   TESP_TRANSFER__STAGING_DIRECTORY=str(directory / "not-a-directory"))
     server.env["TESP_SERVER__PUBLIC_URL"] = server.url
     server.start()
@@ -230,11 +231,16 @@ def test_an_untrusted_backend_fetches_secret_inputs_from_tesp_streamed_and_never
     reads = b"@r1\nACGT\n+\nIIII\n" * 1000
     (ftp.root / "served-reads.fq").write_bytes(reads)
     s3_before, ftp_before = transferred(tesp, "s3"), transferred(tesp, "ftp")
+    s3_out_before = transferred(tesp, "s3", "out")
     task_id = create(tesp.api, {
         "inputs": [{"url": f"s3://{bucket}/ref.fa", "path": "/data/ref.fa"},
                    {"url": ftp.url("served-reads.fq"), "path": "/data/reads.fq"}],
-        "outputs": [{"url": f"{base}/served/md5.txt", "path": "/data/md5.txt"}],
-        "executors": [executor(["sh", "-c", "md5sum /data/ref.fa /data/reads.fq | tee /data/md5.txt && sleep 15"])],
+        # The HTTP output is PUT from the Pulsar host; the S3 one (no pre-signed URL for an untrusted backend)
+        # comes back through TESP in one streamed hop: 12 MB, uploaded in three parts read from the pipe in turn.
+        "outputs": [{"url": f"{base}/served/md5.txt", "path": "/data/md5.txt"},
+                    {"url": f"s3://{bucket}/served/copy.fa", "path": "/data/copy.fa"}],
+        "executors": [executor(["sh", "-c", "md5sum /data/ref.fa /data/reads.fq | tee /data/md5.txt && "
+                                            "for i in $(seq 15); do cat /data/ref.fa; done > /data/copy.fa && sleep 15"])],
     })
     wait_for_state(tesp.api, task_id, "RUNNING", timeout=90)
     # Pulsar was handed TESP's URLs for both inputs, and neither the S3 secret nor the FTP password.
@@ -254,6 +260,11 @@ def test_an_untrusted_backend_fetches_secret_inputs_from_tesp_streamed_and_never
                 f"{hashlib.md5(reads).hexdigest()}  /data/reads.fq\n")
     assert done["logs"][0]["logs"][0]["stdout"] == expected
     assert (root / "served" / "md5.txt").read_text() == expected
+    copy = client.get_object(Bucket=bucket, Key="served/copy.fa")
+    assert copy["Body"].read() == genome * 15
+    assert copy["ETag"].endswith('-3"'), copy["ETag"]  # multipart, three parts
+    assert transferred(tesp, "s3", "out") - s3_out_before == 15 * len(genome)
+    assert [o["size_bytes"] for o in done["logs"][0]["outputs"]] == [str(len(expected)), str(15 * len(genome))]
     # Each input passed through TESP once, streamed: the staging "directory" is still the file it was.
     assert transferred(tesp, "s3") - s3_before == len(genome)
     assert transferred(tesp, "ftp") - ftp_before == len(reads)

@@ -50,7 +50,7 @@ public struct BackendFactory: Sendable {
             switch kind {
             case .tesp: throughTESP
             case .pulsar(let trusted):
-                PulsarSideStaging(throughTESP: throughTESP, transfers: transfers, trusted: trusted, served: configuration.servedInputs)
+                PulsarSideStaging(throughTESP: throughTESP.streamingOutputs(), transfers: transfers, trusted: trusted, served: configuration.servedInputs)
             }
         return PulsarRESTBackend(
             pulsar: pulsar,

@@ -6,14 +6,17 @@ import TES
 import Transfer
 
 /// Publishes a finished task's outputs: reads the list of files the job script found for each output, streams
-/// each file down from Pulsar to this server's disk and up to its URL; a file the job script sent from the Pulsar
-/// host itself is only listed.
+/// each file down from Pulsar to this server's disk and up to its URL (or, `streamed`, from Pulsar straight to
+/// its URL through a pipe, never on disk); a file the job script sent from the Pulsar host itself is only listed.
 struct OutputPublisher: Sendable {
     let transfers: Transfers
     let stagingDirectory: String
     let parallelTransfers: Int
     let ownerSlots: OwnerTransferSlots
     let limits: TransferLimits
+    /// One hop, Pulsar to the URL, with nothing on TESP's disk (a transient failure fetches the file from Pulsar
+    /// again). Used with Pulsar-side staging, whose point is that TESP's disk is out of the path.
+    var streamed = false
 
     /// One file the job found for an output.
     struct Match: Sendable, Equatable {
@@ -43,6 +46,10 @@ struct OutputPublisher: Sendable {
             throw TaskFailure("outputs: the job did not list its outputs (\(error))")
         }
         let (matches, missing, refused, sent, unsent) = Self.parse(manifest)
+        // The list is written on the backend's host: an index the task does not have is a broken list, not a crash.
+        if let stray = matches.first(where: { !outputs.indices.contains($0.output) }) {
+            throw TaskFailure("outputs: the job's list of outputs names outputs[\(stray.output)], which the task does not have")
+        }
         for (output, said) in unsent.sorted(by: { $0.key < $1.key }) {
             logger.warning(
                 "The Pulsar host could not send an output; TESP sends it",
@@ -65,12 +72,12 @@ struct OutputPublisher: Sendable {
         // Sizes are apparent sizes: a sparse file of 2 GB takes 2 GB here. Each file is staged and sent on at once,
         // so what must fit is the files in flight; check the largest ones against the free space.
         let inFlight = matches.filter { !sent.contains($0.output) }.map(\.size).sorted(by: >).prefix(parallelTransfers).reduce(0, +)
-        if let free = Self.freeBytes(at: stagingDirectory), inFlight > free {
+        if !streamed, let free = Self.freeBytes(at: stagingDirectory), inFlight > free {
             throw TaskFailure("outputs: staging needs \(inFlight) bytes but \(stagingDirectory) has \(free) free")
         }
         let directory = (stagingDirectory as NSString).appendingPathComponent(jobID + "-outputs")
         // Only for files TESP sends itself: when the job sent every one, nothing touches TESP's disk.
-        let throughTESP = matches.contains { !sent.contains($0.output) }
+        let throughTESP = !streamed && matches.contains { !sent.contains($0.output) }
         if throughTESP { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         defer { if throughTESP { try? FileManager.default.removeItem(atPath: directory) } }
         let limiter = AsyncLimiter(limit: parallelTransfers)
@@ -83,6 +90,19 @@ struct OutputPublisher: Sendable {
                 if sent.contains(match.output) {
                     let log = TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(match.size))
                     group.addTask { (number, log) }
+                    continue
+                }
+                if streamed {
+                    group.addTask {
+                        try await limiter.run {
+                            try await ownerSlots.run(owner: owner) {
+                                let log = try await Self.sendStreamed(
+                                    match, to: destination, secrets: secrets, from: backend, jobID: jobID, transfers: transfers, logger: logger
+                                )
+                                return (number, log)
+                            }
+                        }
+                    }
                     continue
                 }
                 group.addTask {
@@ -121,6 +141,42 @@ struct OutputPublisher: Sendable {
             for try await log in group { logs.append(log) }
             return logs.sorted { $0.0 < $1.0 }.map(\.1)
         }
+    }
+
+    /// One file from Pulsar to `destination` in one streamed hop.
+    private static func sendStreamed(
+        _ match: Match,
+        to destination: StorageURL,
+        secrets: [String: String],
+        from backend: any PulsarJobs,
+        jobID: String,
+        transfers: Transfers,
+        logger: Logger
+    ) async throws -> TESOutputFileLog {
+        let field = "outputs[\(match.output)]"
+        let size: Int64
+        do {
+            size = try await transfers.upload(
+                size: match.size,
+                to: destination,
+                secret: secrets[TaskCredentials.key(for: destination)],
+                logger: logger
+            ) { write in
+                let sent: Int64
+                do {
+                    sent = try await backend.downloadFile(jobID: jobID, name: JobScript.rootPath + match.path, type: .outputWorkdir, into: write)
+                } catch let error as PulsarError {
+                    throw TaskFailure("\(field): download of \(match.path) from Pulsar failed: \(error)")
+                }
+                // The job listed the size after the executors ended: a file that changed since cannot be trusted.
+                guard sent == match.size else {
+                    throw TaskFailure("\(field): \(match.path) is \(sent) bytes on Pulsar, not the \(match.size) the job listed")
+                }
+            }
+        } catch let error as TransferError {
+            throw TaskFailure("\(field): \(error)")
+        }
+        return TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(size))
     }
 
     /// Where a matched file goes: the output's URL for a file; for a directory, the URL plus the path below the

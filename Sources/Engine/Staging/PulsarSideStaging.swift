@@ -15,7 +15,7 @@ import Transfer
 /// over: a password, a token in its query, credentials TESP holds for its server, and pre-signed URLs for an
 /// untrusted backend. A FILE output to such a URL (an S3 one pre-signed for a PUT, on a trusted backend) is sent
 /// by the job script from the Pulsar host when every executor succeeded; the rest, and any the script could not
-/// send, come back through TESP.
+/// send, come back through TESP in one streamed hop, never on its disk (``OutputPublisher/streamed``).
 ///
 /// With `server.public_url` set, a FILE input the Pulsar host may not read by itself (it needs a secret) is not
 /// copied to TESP's disk either: Pulsar fetches it from TESP (``ServedInputURLs``), which streams it from its source.

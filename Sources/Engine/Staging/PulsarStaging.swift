@@ -46,4 +46,11 @@ struct ThroughTESPStaging: PulsarStaging {
     func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog] {
         try await outputs.publish(job.task, secrets: job.secrets, owner: job.owner, backend: pulsar, jobID: job.jobID, logger: logger)
     }
+
+    /// The same, with outputs sent from Pulsar to their URLs in one streamed hop, never on this server's disk.
+    func streamingOutputs() -> ThroughTESPStaging {
+        var outputs = outputs
+        outputs.streamed = true
+        return ThroughTESPStaging(inputs: inputs, outputs: outputs)
+    }
 }

@@ -93,6 +93,13 @@ actor FakePulsarJobs: PulsarJobs {
         return Int64(buffer.readableBytes)
     }
 
+    func downloadFile(jobID: String, name: String, type: PulsarFileType, into write: @Sendable (ByteBuffer) async throws -> Void) async throws -> Int64 {
+        record("downloadFile")
+        guard let buffer = jobs[jobID]?.files[Self.key(type, name)] else { throw PulsarError(.serverError, "no file \(name)") }
+        try await write(buffer)
+        return Int64(buffer.readableBytes)
+    }
+
     func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) throws {
         record("submit")
         guard jobs[jobID] != nil else { throw PulsarError(.serverError, "no job \(jobID)") }
