@@ -80,18 +80,7 @@ public struct PulsarClient: PulsarJobs {
     }
 
     public func downloadFile(jobID: String, name: String, type: PulsarFileType, to path: String) async throws -> Int64 {
-        let response = try await send(
-            .GET,
-            "/jobs/\(jobID)/files",
-            ["name": name, "type": type.rawValue],
-            body: nil,
-            timeout: configuration.transferTimeout,
-            operation: "download"
-        )
-        guard (200..<300).contains(response.status.code) else {
-            _ = try? await response.body.collect(upTo: 1 << 20)
-            throw Self.error(status: response.status.code, server: self.name, operation: "download")
-        }
+        let response = try await openDownload(jobID: jobID, name: name, type: type)
         do {
             return try await FileSystem.shared.withFileHandle(
                 forWritingAt: FilePath(path),
@@ -118,18 +107,7 @@ public struct PulsarClient: PulsarJobs {
         type: PulsarFileType,
         into write: @Sendable (ByteBuffer) async throws -> Void
     ) async throws -> Int64 {
-        let response = try await send(
-            .GET,
-            "/jobs/\(jobID)/files",
-            ["name": name, "type": type.rawValue],
-            body: nil,
-            timeout: configuration.transferTimeout,
-            operation: "download"
-        )
-        guard (200..<300).contains(response.status.code) else {
-            _ = try? await response.body.collect(upTo: 1 << 20)
-            throw Self.error(status: response.status.code, server: self.name, operation: "download")
-        }
+        let response = try await openDownload(jobID: jobID, name: name, type: type)
         var bytes: Int64 = 0
         var chunks = response.body.makeAsyncIterator()
         while true {
@@ -144,6 +122,23 @@ public struct PulsarClient: PulsarJobs {
             // The receiver's own error stays what it is: it is not Pulsar's.
             try await write(chunk)
         }
+    }
+
+    /// The response to a file download whose status said yes; its body is still to be read.
+    private func openDownload(jobID: String, name: String, type: PulsarFileType) async throws -> HTTPClientResponse {
+        let response = try await send(
+            .GET,
+            "/jobs/\(jobID)/files",
+            ["name": name, "type": type.rawValue],
+            body: nil,
+            timeout: configuration.transferTimeout,
+            operation: "download"
+        )
+        guard (200..<300).contains(response.status.code) else {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            throw Self.error(status: response.status.code, server: self.name, operation: "download")
+        }
+        return response
     }
 
     public func submit(jobID: String, commandLine: String, remoteInputs: [PulsarRemoteInput]) async throws {

@@ -6,7 +6,10 @@ naming the input."""
 import hashlib
 import json
 import re
+import threading
+import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
@@ -277,3 +280,48 @@ def test_an_untrusted_backend_fetches_secret_inputs_from_tesp_streamed_and_never
     # Every line is a log line: libcurl printed nothing of its own (an FTP size request once wrote its
     # "Content-Length:" lines to standard output).
     assert all(re.match(r"\d{4}-\d\d-\d\dT", line) for line in tesp.log().splitlines()), tesp.log()
+
+
+class _TrickleHandler(BaseHTTPRequestHandler):
+    """200 kB at 20 kB/s: a download that takes ten seconds."""
+    started = threading.Event()
+
+    def do_GET(self):
+        type(self).started.set()
+        self.send_response(200)
+        self.send_header("Content-Length", str(200_000))
+        self.end_headers()
+        try:
+            for _ in range(20):
+                self.wfile.write(b"A" * 10_000)
+                self.wfile.flush()
+                time.sleep(0.5)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_cancel_while_pulsar_fetches_the_inputs_stops_the_job_before_it_runs(pulsar_staging_tesp, http_files):
+    root, base = http_files
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TrickleHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tesp = pulsar_staging_tesp
+        task_id = create(tesp.api, {
+            "inputs": [{"url": f"http://127.0.0.1:{server.server_address[1]}/slow.fa", "path": "/data/slow.fa"}],
+            "outputs": [{"url": f"{base}/cancelled/ran.txt", "path": "/data/ran.txt"}],
+            "executors": [executor(["sh", "-c", "echo ran > /data/ran.txt"])],
+        })
+        # Pulsar is downloading (its preprocessing; TES says INITIALIZING) when the cancel comes.
+        assert _TrickleHandler.started.wait(60), "Pulsar never fetched the input"
+        assert requests.get(f"{tesp.api}/tasks/{task_id}", timeout=10).json()["state"] == "INITIALIZING"
+        assert requests.post(f"{tesp.api}/tasks/{task_id}:cancel", timeout=10).status_code == 200
+        wait_for_state(tesp.api, task_id, "CANCELED", timeout=60)
+        # Past the end of the download: Pulsar saw the cancel and never started the job, so nothing ran or was sent.
+        time.sleep(15)
+        assert requests.get(f"{tesp.api}/tasks/{task_id}", timeout=10).json()["state"] == "CANCELED"
+        assert not (root / "cancelled" / "ran.txt").exists()
+    finally:
+        server.shutdown()
