@@ -108,6 +108,7 @@ extension Settings {
         try check((1...604_800).contains(s3.presignSeconds), "s3.presign_seconds", "must be between 1 and 604800 (seven days, S3's limit)")
         try check(s3.multipartPartMib >= 5, "s3.multipart_part_mib", "must be at least 5 (S3's smallest part)")
         try check(s3.endpoint.isEmpty || s3.endpoint.hasPrefix("http://") || s3.endpoint.hasPrefix("https://"), "s3.endpoint", "must be an http:// or https:// URL")
+        try check(gs.endpoint.hasPrefix("http://") || gs.endpoint.hasPrefix("https://"), "gs.endpoint", "must be an http:// or https:// URL")
         try check(transfer.stagingDirectory.hasPrefix("/"), "transfer.staging_directory", "must be an absolute path")
         try check(transfer.fileAllowedDirectories.allSatisfy { $0.hasPrefix("/") }, "transfer.file_allowed_directories", "must be absolute paths")
         try check(

@@ -377,6 +377,20 @@ public struct Settings: Codable, Sendable, Equatable {
         }
     }
 
+    /// `gs://bucket/key` through Google Cloud Storage's S3-compatible XML API, signed with an HMAC key.
+    public struct GS: Codable, Sendable, Equatable {
+        public var endpoint = "https://storage.googleapis.com"
+        /// An HMAC key's access id and secret (Cloud Storage → Settings → Interoperability); none: unsigned.
+        public var hmacAccessID = Secret("")
+        public var hmacSecret = Secret("")
+
+        enum CodingKeys: String, CodingKey {
+            case endpoint
+            case hmacAccessID = "hmac_access_id"
+            case hmacSecret = "hmac_secret"
+        }
+    }
+
     /// `drs://host/object_id` inputs (GA4GH DRS 1.x).
     public struct DRS: Codable, Sendable, Equatable {
         /// Bearer tokens per DRS host, as `host=token` entries; set `TESP_DRS__TOKENS` or `_FILE`, not here.
@@ -462,6 +476,7 @@ public struct Settings: Codable, Sendable, Equatable {
     public var engine = Engine()
     public var transfer = Transfer()
     public var s3 = S3()
+    public var gs = GS()
     public var drs = DRS()
     public var auth = Auth()
     public var log = Log()
@@ -469,7 +484,7 @@ public struct Settings: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case server, db, tasks, pulsar, backends, engine, transfer, s3, drs, auth, log
+        case server, db, tasks, pulsar, backends, engine, transfer, s3, gs, drs, auth, log
         case serviceInfo = "service_info"
     }
 }

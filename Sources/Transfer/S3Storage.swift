@@ -83,6 +83,28 @@ extension S3Configuration {
     }
 }
 
+extension S3Configuration {
+    /// Google Cloud Storage's XML API: path-style requests, signed for region `auto` with an HMAC key's access id
+    /// and secret (none: unsigned, for public buckets).
+    public static func googleCloudStorage(
+        endpoint: String = "https://storage.googleapis.com",
+        accessID: String = "",
+        secret: String = "",
+        partBytes: Int64 = 64 * 1024 * 1024,
+        presignLifetimeSeconds: Int = 3600
+    ) -> S3Configuration {
+        S3Configuration(
+            endpoint: endpoint,
+            region: "auto",
+            addressing: .path,
+            accessKeyID: accessID,
+            secretAccessKey: secret,
+            partBytes: partBytes,
+            presignLifetimeSeconds: presignLifetimeSeconds
+        )
+    }
+}
+
 /// `s3://bucket/key` through libcurl, signed with AWS Signature V4 by libcurl itself (`CURLOPT_AWS_SIGV4`).
 ///
 /// DIRECTORY inputs are listed with ListObjectsV2 (paged); outputs larger than the part size go up as a

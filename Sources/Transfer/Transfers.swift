@@ -25,6 +25,8 @@ public final class Transfers: Sendable {
         public var limits: TransferLimits
         /// Where `s3://` URLs go, and with which keys (none: unsigned requests, for public buckets).
         public var s3: S3Configuration
+        /// Where `gs://` URLs go: Google Cloud Storage's XML API, which speaks S3 (SigV4 with an HMAC key).
+        public var gs: S3Configuration
         /// Bearer tokens and plain-HTTP hosts for `drs://` inputs.
         public var drs: DRSConfiguration
 
@@ -37,8 +39,10 @@ public final class Transfers: Sendable {
             credentials: [StorageURL] = [],
             limits: TransferLimits = .init(),
             s3: S3Configuration = .init(),
+            gs: S3Configuration = .googleCloudStorage(),
             drs: DRSConfiguration = .init()
         ) {
+            self.gs = gs
             self.drs = drs
             self.limits = limits
             self.s3 = s3
@@ -76,6 +80,8 @@ public final class Transfers: Sendable {
                 storage: LocalFileStorage(allowedDirectories: configuration.allowedFileDirectories, threads: threads, limits: configuration.limits)
             ),
             .init(schemes: ["s3"], storage: s3),
+            // The same code path as s3://: Cloud Storage's XML API takes AWS Signature V4 with HMAC keys.
+            .init(schemes: ["gs"], storage: S3Storage(threads: threads, configuration: configuration.gs, limits: configuration.limits)),
             .init(
                 schemes: ["drs"],
                 storage: DRSStorage(curl: curl, s3: s3, threads: threads, configuration: configuration.drs),

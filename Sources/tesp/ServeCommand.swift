@@ -205,6 +205,13 @@ struct ServeCommand: AsyncParsableCommand {
                 presignLifetimeSeconds: settings.s3.presignSeconds,
                 environment: ProcessInfo.processInfo.environment
             ),
+            gs: .googleCloudStorage(
+                endpoint: settings.gs.endpoint,
+                accessID: settings.gs.hmacAccessID.value,
+                secret: settings.gs.hmacSecret.value,
+                partBytes: Int64(settings.s3.multipartPartMib) * 1024 * 1024,
+                presignLifetimeSeconds: settings.s3.presignSeconds
+            ),
             drs: DRSConfiguration(
                 tokens: Dictionary(
                     settings.drs.tokens.compactMap { entry -> (String, String)? in

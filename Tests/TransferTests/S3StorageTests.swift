@@ -150,11 +150,19 @@ import Testing
         _ = try registry.reader(for: StorageURL("drs://h/o")!)
     }
 
-    @Test func transfersServeS3ByDefaultAndReadDRS() {
+    @Test func transfersServeS3AndGCSByDefaultAndReadDRS() {
         let threads = NIOThreadPool(numberOfThreads: 1)
         let registry = Transfers.registry(.init(), threads: threads)
-        #expect(registry.readableSchemes == ["ftp", "ftps", "http", "https", "file", "s3", "drs"])
-        #expect(registry.writableSchemes == ["ftp", "ftps", "http", "https", "file", "s3"])
+        #expect(registry.readableSchemes == ["ftp", "ftps", "http", "https", "file", "s3", "gs", "drs"])
+        #expect(registry.writableSchemes == ["ftp", "ftps", "http", "https", "file", "s3", "gs"])
+    }
+
+    @Test func gcsIsTheXMLAPIPathStyleSignedForRegionAuto() {
+        let gcs = S3Configuration.googleCloudStorage(accessID: "GOOG1EXAMPLE", secret: "s")
+        #expect(gcs.endpoint == "https://storage.googleapis.com" && gcs.region == "auto" && gcs.addressing == .path)
+        let url = S3Presigner(client: S3Client(configuration: gcs, limits: .init()))
+            .url(.get, S3Object(bucket: "b", key: "k.txt"), lifetimeSeconds: 60, now: Date(timeIntervalSince1970: 0))
+        #expect(url.hasPrefix("https://storage.googleapis.com/b/k.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=GOOG1EXAMPLE%2F19700101%2Fauto%2Fs3%2Faws4_request&"))
     }
 }
 

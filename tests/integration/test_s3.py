@@ -185,3 +185,37 @@ def test_without_keys_requests_go_unsigned_as_for_a_public_bucket(tmp_path, mong
         if server:
             server.stop()
         public.stop()
+
+
+@pytest.fixture(scope="module")
+def gs_tesp(tmp_path_factory, mongodb_uri, pulsar, s3):
+    """gs:// with an HMAC key, against moto standing in for Cloud Storage's XML API (which speaks S3: the same
+    requests, signed for region `auto`). Nothing here reaches Google."""
+    directory = tmp_path_factory.mktemp("tesp-gs")
+    (directory / "hmac-secret").write_text(s3.secret)
+    server = Tesp(directory, mongodb_uri, pulsar, database="tesp_gs_" + uuid.uuid4().hex[:8],
+                  TESP_GS__ENDPOINT=s3.endpoint,
+                  TESP_GS__HMAC_ACCESS_ID=s3.key_id,
+                  TESP_GS__HMAC_SECRET_FILE=str(directory / "hmac-secret"),
+                  TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path_factory.mktemp("staging-gs")))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_gs_urls_go_through_the_s3_code_path_signed_with_an_hmac_key(gs_tesp, s3, bucket):
+    client = s3.client()
+    client.put_object(Bucket=bucket, Key="gs/in.txt", Body=b"from gs\n")
+    task_id = create(gs_tesp.api, {
+        "inputs": [{"url": f"gs://{bucket}/gs/in.txt", "path": "/data/in.txt"}],
+        "outputs": [{"url": f"gs://{bucket}/gs/out.txt", "path": "/data/out.txt"}],
+        "executors": [executor(["sh", "-c", "tr a-z A-Z < /data/in.txt > /data/out.txt"])],
+    })
+    task = wait_for_state(gs_tesp.api, task_id, "COMPLETE", timeout=90)
+    assert client.get_object(Bucket=bucket, Key="gs/out.txt")["Body"].read() == b"FROM GS\n"
+    assert task["logs"][0]["outputs"][0]["url"] == f"gs://{bucket}/gs/out.txt"
+    # Signed, and checked: a request without the key is refused by the same server.
+    assert requests.get(f"{s3.endpoint}/{bucket}/gs/in.txt", timeout=10).status_code == 403
+    # service-info's storage lists the scheme with the others.
+    assert "gs://" in requests.get(gs_tesp.api + "/service-info", timeout=10).json()["storage"]
+    assert s3.secret not in gs_tesp.log()
