@@ -47,9 +47,11 @@ public struct JobScript: Sendable {
         public enum Source: Sendable, Equatable {
             /// The name in Pulsar's inputs directory.
             case uploaded(String)
-            /// An FTP URL that needs nothing secret, fetched with curl on the Pulsar host before the first
-            /// executor; `field` names the input in errors (`inputs[3]`).
-            case fetched(url: String, field: String)
+            /// A URL fetched with curl on the Pulsar host before the first executor; `field` names the input in
+            /// errors (`inputs[3]`). `credentials`: the name in Pulsar's inputs directory of a curl config file
+            /// with the login (``curlCredentials(user:password:)``), for a backend trusted with it; the script
+            /// makes it readable by the job's user only when it starts and deletes it before any executor runs.
+            case fetched(url: String, field: String, credentials: String?)
         }
 
         public var source: Source
@@ -61,8 +63,8 @@ public struct JobScript: Sendable {
             self.path = path
         }
 
-        public init(fetching url: String, field: String, path: String) {
-            self.source = .fetched(url: url, field: field)
+        public init(fetching url: String, field: String, path: String, credentials: String? = nil) {
+            self.source = .fetched(url: url, field: field, credentials: credentials)
             self.path = path
         }
     }
@@ -151,6 +153,16 @@ public struct JobScript: Sendable {
         for workdir in workdirs.sorted() {
             lines.append("mkdir -p -- \(ShellWord.hostPath(workdir).rendered)")
         }
+        let credentialFiles: [String] = inputs.compactMap { if case .fetched(_, _, let file?) = $0.source { file } else { nil } }
+        if !credentialFiles.isEmpty {
+            let files = credentialFiles.map { ShellWord([.variable("TESP_INPUTS"), .text("/" + $0)]).rendered }.joined(separator: " ")
+            lines += [
+                "", "# Logins for the inputs fetched here: the job's user's only, and gone before any executor runs.",
+                "TESP_CREDENTIALS=(\(files))",
+                "chmod 600 -- \"${TESP_CREDENTIALS[@]}\"",
+                "trap 'rm -f -- \"${TESP_CREDENTIALS[@]}\"; kill -KILL \"$TESP_HEARTBEAT\" 2>/dev/null' EXIT",
+            ]
+        }
         lines += ["", "# Inputs: hard links to what was uploaded (copies across filesystems), downloads of the rest."]
         if inputs.contains(where: { if case .fetched = $0.source { true } else { false } }) {
             lines += Self.fetchFunction
@@ -163,10 +175,12 @@ public struct JobScript: Sendable {
             case .uploaded(let name):
                 let source = ShellWord([.variable("TESP_INPUTS"), .text("/" + name)]).rendered
                 lines.append("ln -f -- \(source) \(target) 2>/dev/null || cp -f -- \(source) \(target)")
-            case .fetched(let url, let field):
-                lines.append("tesp_fetch \(ShellQuote.quote(field)) \(ShellQuote.quote(url)) \(target)")
+            case .fetched(let url, let field, let credentials):
+                let login = credentials.map { " " + ShellWord([.variable("TESP_INPUTS"), .text("/" + $0)]).rendered } ?? ""
+                lines.append("tesp_fetch \(ShellQuote.quote(field)) \(ShellQuote.quote(url)) \(target)\(login)")
             }
         }
+        if !credentialFiles.isEmpty { lines.append("rm -f -- \"${TESP_CREDENTIALS[@]}\"") }
         if runtime.kind == .bwrap {
             lines += [
                 "", "# bwrap: the host's top-level directories, read-only, on an empty root.",
@@ -283,12 +297,32 @@ public struct JobScript: Sendable {
     static let fetchFunction: [String] = [
         "tesp_fetch() {",
         "    command -v curl >/dev/null 2>&1 || { printf 'TESP could not fetch %s on the Pulsar host: curl is not installed there\\n' \"$1\" >&2; exit 1; }",
-        "    local said",
-        "    said=$(curl --fail --silent --show-error --proto '=ftp,ftps' --retry 4 --retry-delay 1 --retry-connrefused "
-            + "--connect-timeout 30 -o \"$3\" -- \"$2\" 2>&1) "
+        "    local said login=()",
+        // The login is read from a file (curl -K), never put in argv, where any user of the host can see it.
+        "    if [ $# -ge 4 ]; then login=(--config \"$4\"); fi",
+        "    said=$(curl --fail --silent --show-error --proto '=ftp,ftps,http,https' --retry 4 --retry-delay 1 --retry-connrefused "
+            + "--connect-timeout 30 \"${login[@]}\" -o \"$3\" -- \"$2\" 2>&1) "
             + "|| { printf 'TESP could not fetch %s (%s) on the Pulsar host: %s\\n' \"$1\" \"$2\" \"$said\" >&2; exit 1; }",
         "}",
     ]
+
+    /// A curl config file (`curl -K`) that logs in as `user` with `password`: one `user` line, quoted as curl's
+    /// config syntax reads it (a backslash escapes `\\`, `"`, and the control characters it names).
+    public static func curlCredentials(user: String, password: String) -> String {
+        var quoted = ""
+        // Scalars, not Characters: "\r\n" is one Character and would slip past both cases.
+        for scalar in "\(user):\(password)".unicodeScalars {
+            switch scalar {
+            case "\\": quoted += "\\\\"
+            case "\"": quoted += "\\\""
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            case "\t": quoted += "\\t"
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return "user = \"\(quoted)\"\n"
+    }
 
     /// `tesp_send INDEX URL HOSTPATH`: uploads one FILE output from the Pulsar host, transient failures retried,
     /// and marks it `sent`; a failure (curl missing, the server refusing, a pre-signed URL expired) marks it

@@ -178,6 +178,20 @@ public final class Transfers: Sendable {
         return allowed(direct, secretsAllowed: secretsAllowed)
     }
 
+    /// The login a backend trusted with it would need to fetch `url` by itself with curl (ftp, ftps, http, https),
+    /// the URL to fetch without it, or `nil` when there is no login to give, or it is not only a login: a secret
+    /// in the query, a netrc file (which may hold anything for the host), a denied network.
+    public func loginForBackend(_ url: StorageURL, secret: String?, querySecret: String?) -> (url: StorageURL, login: Credential)? {
+        guard ["ftp", "ftps", "http", "https"].contains(url.scheme), querySecret == nil, !url.hasSecretQuery,
+            configuration.netrcFile.isEmpty, !configuration.limits.deniedNetworks.deniesLiteral(url.host),
+            let login = credential(for: url, secret: secret), !login.password.isEmpty
+        else { return nil }
+        var bare = url
+        bare.user = nil
+        bare.password = nil
+        return (bare, login)
+    }
+
     private func allowed(_ direct: DirectURL?, secretsAllowed: Bool) -> DirectURL? {
         guard let direct, secretsAllowed || !direct.isCredential,
             let target = StorageURL(direct.text), !configuration.limits.deniedNetworks.deniesLiteral(target.host)

@@ -72,6 +72,33 @@ import Transfer
         #expect(!handedOver.contains("zq") && !handedOver.contains("u:p"))
     }
 
+    @Test func aTrustedBackendGetsTheLoginOfAnInputInAFileOfItsOwnNeverInTheScript() async throws {
+        let transfers = Transfers(Transfers.Configuration(credentials: [StorageURL("ftp://bob:tesp-held-zq@ftp.example.org")!]), logger: logger)
+        let factory = BackendFactory(configuration: EngineConfiguration(runtime: .init(kind: .bwrap)), transfers: transfers)
+        let pulsar = FakePulsarJobs(name: "p")
+        let task = TESTask(
+            id: "t9",
+            inputs: [
+                TESInput(url: "ftp://alice@ftp.example.org/a.fa", path: "/data/a.fa"),  // 0: the task's own password
+                TESInput(url: "ftp://ftp.example.org/b.fa", path: "/data/b.fa"),  // 1: TESP's login for the server
+                TESInput(url: "ftp://ftp.other.example/c.fa", path: "/data/c.fa"),  // 2: anonymous: no login
+            ],
+            executors: [TESExecutor(image: "alpine", command: ["true"])]
+        )
+        let job = BackendJob(task: task, secrets: [TaskCredentials.key(for: StorageURL("ftp://alice@ftp.example.org/a.fa")!): "task-pw-zq"])
+        let trusted = factory.pulsarREST(pulsar, staging: .pulsar(trusted: true))
+        try await trusted.prepare(job, logger: logger)
+        #expect(await pulsar.file("tesp-t9", "tesp-login-0", type: .input) == JobScript.curlCredentials(user: "alice", password: "task-pw-zq"))
+        #expect(await pulsar.file("tesp-t9", "tesp-login-1", type: .input) == JobScript.curlCredentials(user: "bob", password: "tesp-held-zq"))
+        #expect(await pulsar.file("tesp-t9", "tesp-login-2", type: .input) == nil)
+        let script = try #require(await pulsar.file("tesp-t9", PulsarRESTBackend.jobScriptName, type: .config))
+        #expect(script.contains("'ftp://ftp.example.org/a.fa'") && script.contains("/tesp-login-0'"))
+        #expect(!script.contains("zq") && !script.contains("alice@"))
+        // Untrusted: no login leaves TESP (those inputs go through it).
+        let untrusted = try #require((factory.pulsarREST(FakePulsarJobs(name: "q"), staging: .pulsar(trusted: false)) as? PulsarRESTBackend)?.staging as? PulsarSideStaging)
+        #expect(untrusted.loggedInInputs(of: job).isEmpty)
+    }
+
     @Test func withANetrcFileEveryURLGoesThroughTESP() throws {
         // A netrc file may hold credentials for any host: none of them is handed to Pulsar.
         let transfers = Transfers(Transfers.Configuration(netrcFile: "/etc/tesp/netrc"), logger: logger)

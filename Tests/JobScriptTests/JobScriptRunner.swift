@@ -6,6 +6,7 @@ import TES
 /// with the real bwrap runtime, and reads back what it recorded.
 struct JobScriptRun {
     let workingDirectory: URL
+    let inputsDirectory: URL
     let exitCode: Int32
     let stderr: String
 
@@ -38,8 +39,13 @@ struct JobScriptRun {
         try FileManager.default.createDirectory(at: working, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: inputsDirectory, withIntermediateDirectories: true)
         for (input, text) in inputs {
-            guard case .uploaded(let name) = input.source else { continue }
-            try text.write(to: inputsDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            // An uploaded input's contents, or a fetched one's login file.
+            switch input.source {
+            case .uploaded(let name), .fetched(_, _, let name?):
+                try text.write(to: inputsDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            case .fetched:
+                continue
+            }
         }
         let script = JobScript(
             taskID: "t1",
@@ -69,6 +75,7 @@ struct JobScriptRun {
         try stderrHandle.close()
         return JobScriptRun(
             workingDirectory: working,
+            inputsDirectory: inputsDirectory,
             exitCode: process.terminationStatus,
             stderr: try String(contentsOf: stderrURL, encoding: .utf8)
         )

@@ -47,6 +47,29 @@ import Testing
         #expect(other.exitCode == 1 && other.stderr.contains("curl: (1)"), "\(other.stderr)")
     }
 
+    @Test func aLoginIsACurlConfigLineWhateverThePasswordHolds() {
+        #expect(JobScript.curlCredentials(user: "u", password: "p") == "user = \"u:p\"\n")
+        #expect(JobScript.curlCredentials(user: "u", password: #"a"b\c"#) == #"user = "u:a\"b\\c""# + "\n")
+        // A line break cannot end the line and start another option.
+        #expect(JobScript.curlCredentials(user: "u", password: "x\r\nurl = \"file:///etc/shadow\"") == #"user = "u:x\r\nurl = \"file:///etc/shadow\"""# + "\n")
+    }
+
+    @Test func aLoginFileIsTheJobUsersOnlyAndGoneBeforeAnyExecutorEvenWhenTheFetchFails() throws {
+        let task = TESTask(executors: [TESExecutor(image: "ubuntu", command: ["true"])])
+        let input = JobScript.PlacedInput(fetching: "ftp://127.0.0.1:9/ref.fa", field: "inputs[0]", path: "/data/ref.fa", credentials: "tesp-login-0")
+        let script = JobScript(taskID: "t1", task: task, runtime: ContainerRuntime(kind: .bwrap), inputsDirectory: "/in", inputs: [input]).render()
+        let chmod = try #require(script.range(of: "chmod 600 -- \"${TESP_CREDENTIALS[@]}\""))
+        let fetch = try #require(script.range(of: "tesp_fetch 'inputs[0]' 'ftp://127.0.0.1:9/ref.fa' \"${TESP_ROOT}\"'/data/ref.fa' \"${TESP_INPUTS}\"'/tesp-login-0'"))
+        let removal = try #require(script.range(of: "rm -f -- \"${TESP_CREDENTIALS[@]}\"\n"))
+        let firstExecutor = try #require(script.range(of: "# Executor 0"))
+        #expect(chmod.upperBound < fetch.lowerBound && fetch.upperBound < removal.lowerBound && removal.upperBound < firstExecutor.lowerBound)
+        // Run: the fetch fails (nothing listens on port 9), and the trap still removes the login.
+        let run = try JobScriptRun.run(task: task, inputs: [(input, JobScript.curlCredentials(user: "u", password: "pw-zq"))])
+        #expect(run.exitCode == 1 && run.stderr.contains("TESP could not fetch inputs[0] (ftp://127.0.0.1:9/ref.fa)"), "\(run.stderr)")
+        #expect(!run.stderr.contains("pw-zq"))
+        #expect(!FileManager.default.fileExists(atPath: run.inputsDirectory.appendingPathComponent("tesp-login-0").path))
+    }
+
     @Test func anOutputTheScriptCannotSendIsLeftForTESPAndTheJobStillSucceeds() throws {
         let task = TESTask(
             outputs: [TESOutput(url: "http://127.0.0.1:9/out.txt", path: "/data/out.txt"), TESOutput(url: "s3://b/k", path: "/data/kept.txt")],

@@ -325,3 +325,31 @@ def test_a_cancel_while_pulsar_fetches_the_inputs_stops_the_job_before_it_runs(p
         assert not (root / "cancelled" / "ran.txt").exists()
     finally:
         server.shutdown()
+
+
+def test_a_trusted_backend_fetches_an_ftp_input_with_its_password_and_keeps_no_copy(s3_staging_tesp, ftp, pulsar):
+    tesp = s3_staging_tesp
+    reads = b"@r1\nACGT\n+\nIIII\n" * 500
+    (ftp.root / "trusted-reads.fq").write_bytes(reads)
+    before = transferred(tesp, "ftp")
+    task_id = create(tesp.api, {
+        "inputs": [{"url": ftp.url("trusted-reads.fq"), "path": "/data/reads.fq"}],
+        "executors": [executor(["sh", "-c", "md5sum < /data/reads.fq && sleep 10"])],
+        "resources": {"backend_parameters": {"tesp_backend": "trusted-site"}},
+    })
+    wait_for_state(tesp.api, task_id, "RUNNING", timeout=90)
+    job = next(p for p in pulsar.directory.rglob("*") if p.is_dir() and p.name == f"tesp-{task_id}")
+    deadline = time.monotonic() + 8
+    while (job / "inputs" / "tesp-login-0").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # While the executor still runs (it sleeps 10 s; TES says RUNNING once the job script started, a little
+    # earlier), the login file is gone, and no file of the job holds the password.
+    assert job.exists() and not (job / "inputs" / "tesp-login-0").exists()
+    assert requests.get(f"{tesp.api}/tasks/{task_id}", timeout=10).json()["state"] == "RUNNING"
+    assert not pulsar_files_holding(pulsar, ftp.password.encode())
+    assert not [p for p in pulsar.directory.rglob("tesp-login-*")]
+    done = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
+    assert done["logs"][0]["logs"][0]["stdout"] == hashlib.md5(reads).hexdigest() + "  -\n"
+    # Fetched on the Pulsar host, not through TESP.
+    assert transferred(tesp, "ftp") == before
+    assert ftp.password not in tesp.log()

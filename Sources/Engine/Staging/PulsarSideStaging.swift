@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import JobScript
 import Pulsar
 import TES
@@ -33,6 +34,7 @@ struct PulsarSideStaging: PulsarStaging {
     func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
         let remote = remoteInputs(of: job)
         let fetched = directInputs(of: job).filter { Self.scriptSchemes.contains($0.scheme) }
+        let loggedIn = loggedInInputs(of: job)
         let tasksInputs = job.task.inputs ?? []
         var placed = try await throughTESP.inputs.stage(
             job.task,
@@ -40,7 +42,7 @@ struct PulsarSideStaging: PulsarStaging {
             owner: job.owner,
             backend: pulsar,
             jobID: job.jobID,
-            skipping: Set(remote.map(\.index) + fetched.map(\.index)),
+            skipping: Set(remote.map(\.index) + fetched.map(\.index) + loggedIn.map(\.index)),
             logger: logger
         )
         for (index, input) in remote {
@@ -49,8 +51,23 @@ struct PulsarSideStaging: PulsarStaging {
         for (index, url, _) in fetched {
             if let path = tasksInputs[index].path { placed.append(.init(fetching: url, field: "inputs[\(index)]", path: path)) }
         }
-        if !remote.isEmpty || !fetched.isEmpty {
-            logger.info("Inputs left for the Pulsar host to fetch", metadata: ["pulsar": "\(remote.count)", "job script": "\(fetched.count)"])
+        for (index, url, login) in loggedIn {
+            guard let path = tasksInputs[index].path else { continue }
+            // A file of the job, never argv or the environment; the script deletes it before the executors.
+            let name = "tesp-login-\(index)"
+            let file = JobScript.curlCredentials(user: login.user, password: login.password)
+            do {
+                try await pulsar.upload(jobID: job.jobID, name: name, type: .input, contents: ByteBuffer(string: file))
+            } catch let error as PulsarError {
+                throw TaskFailure("inputs[\(index)]: upload of its login to Pulsar failed: \(error)")
+            }
+            placed.append(.init(fetching: url.text, field: "inputs[\(index)]", path: path, credentials: name))
+        }
+        if !remote.isEmpty || !fetched.isEmpty || !loggedIn.isEmpty {
+            logger.info(
+                "Inputs left for the Pulsar host to fetch",
+                metadata: ["pulsar": "\(remote.count)", "job script": "\(fetched.count + loggedIn.count)", "with a login": "\(loggedIn.count)"]
+            )
         }
         return placed
     }
@@ -94,10 +111,28 @@ struct PulsarSideStaging: PulsarStaging {
         }
         guard let served else { return fromSource }
         let now = Date()
-        let fromTESP = servedInputs(of: job, besides: Set(direct.map(\.index))).map { index in
+        let fromTESP = servedInputs(of: job, besides: Set(direct.map(\.index) + loggedInInputs(of: job).map(\.index))).map { index in
             (index: index, input: PulsarRemoteInput(name: "input-\(index)", url: served.url(taskID: job.task.id ?? "", input: index, now: now)))
         }
         return (fromSource + fromTESP).sorted { $0.index < $1.index }
+    }
+
+    /// On a trusted backend, the FILE inputs the job script can fetch with a login TESP hands over (the task's
+    /// password, or one TESP holds for the server): their index, URL without the login, and the login.
+    func loggedInInputs(of job: BackendJob) -> [(index: Int, url: StorageURL, login: Credential)] {
+        guard trusted else { return [] }
+        let direct = Set(directInputs(of: job).map(\.index))
+        return (job.task.inputs ?? []).enumerated().compactMap { index, input in
+            guard !direct.contains(index), input.content?.isEmpty ?? true, input.type != .directory, let text = input.url,
+                let url = StorageURL(text),
+                let handed = transfers.loginForBackend(
+                    url,
+                    secret: job.secrets[TaskCredentials.key(for: url)],
+                    querySecret: job.secrets[TaskCredentials.queryKey(for: url)]
+                )
+            else { return nil }
+            return (index, handed.url, handed.login)
+        }
     }
 
     /// The FILE inputs with a URL that TESP reads and the Pulsar host cannot read alone (`besides` those it can).
