@@ -178,14 +178,18 @@ def test_anonymous_ftp_inputs_are_fetched_on_the_pulsar_host(pulsar_staging_tesp
     try:
         (public.root / "reads.fq").write_bytes(b"@r1\nACGT\n+\nIIII\n")
         tesp = pulsar_staging_tesp
-        before = transferred(tesp, "ftp")
+        before, before_out = transferred(tesp, "ftp"), transferred(tesp, "ftp", "out")
         task_id = create(tesp.api, {
             "inputs": [{"url": public.url("reads.fq"), "path": "/data/reads.fq"}],
-            "executors": [executor(["wc", "-l", "/data/reads.fq"])],
+            "outputs": [{"url": public.url("results/count.txt"), "path": "/data/count.txt"}],
+            "executors": [executor(["sh", "-c", "wc -l /data/reads.fq | tee /data/count.txt"])],
         })
         task = wait_for_state(tesp.api, task_id, "COMPLETE", timeout=90)
         assert task["logs"][0]["logs"][0]["stdout"] == "4 /data/reads.fq\n"
-        assert transferred(tesp, "ftp") == before
+        # In from the FTP server and out to it (STOR, its folder made) from the Pulsar host: nothing through TESP.
+        assert (public.root / "results" / "count.txt").read_text() == "4 /data/reads.fq\n"
+        assert task["logs"][0]["outputs"] == [{"url": public.url("results/count.txt"), "path": "/data/count.txt", "size_bytes": "17"}]
+        assert transferred(tesp, "ftp") == before and transferred(tesp, "ftp", "out") == before_out
         missing = create(tesp.api, {"inputs": [{"url": public.url("no/such.fq"), "path": "/data/x"}],
                                     "executors": [executor(["true"])]})
         failed = wait_for_state(tesp.api, missing, "SYSTEM_ERROR", timeout=90)
