@@ -1,6 +1,7 @@
 """A large input from S3 and an output of the same size back to S3 (a multipart upload), once per backend given
-(`staging = "tesp"`: both through TESP; `staging = "pulsar"` on a trusted backend: the input fetched by Pulsar
-through a pre-signed URL, the output still through TESP): wall time of each phase, bytes TESP moved (its transfer
+(`staging = "tesp"`: both through TESP's disk; `staging = "pulsar"` on a trusted backend: both moved by the Pulsar
+host through pre-signed URLs; on an untrusted one: the input served by TESP and the output streamed back through
+it, neither on its disk): wall time of each phase, bytes TESP moved (its transfer
 counters), and TESP's peak RSS, which must not grow with the file. A benchmark, not a test.
 
 usage: s3_staging.py TESP_URL TESP_PID S3_ENDPOINT KEY_ID SECRET SIZE_MIB BACKEND[,BACKEND…]

@@ -19,7 +19,7 @@ public func buildRouter(
 ) -> Router<TESRequestContext> {
     let router = Router(context: TESRequestContext.self)
     router.addMiddleware {
-        LogRequestsMiddleware(.debug)
+        RequestLogMiddleware(.debug)
         MetricsMiddleware()
         APIErrorMiddleware()
         CrossOriginMiddleware(allowedOrigins: configuration.corsAllowedOrigins)

@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Server
+@testable import Server
 import TES
 import TaskStore
 import Testing
@@ -117,5 +117,14 @@ import Transfer
             let response = try await client.get("/staging/v1/tasks/task-1/inputs/0?expires=1&signature=0")
             #expect(response.status == .notFound)
         }
+    }
+}
+
+@Suite struct RequestLogTests {
+    @Test func credentialsInTheQueryAreNotLogged() {
+        #expect(RequestLogMiddleware<TESRequestContext>.target(path: "/staging/v1/tasks/t/inputs/0", query: "expires=9&signature=ab12")
+            == "/staging/v1/tasks/t/inputs/0?expires=9&signature=***")
+        #expect(RequestLogMiddleware<TESRequestContext>.target(path: "/ga4gh/tes/v1/tasks", query: "view=FULL&access_token=x") == "/ga4gh/tes/v1/tasks?view=FULL&access_token=***")
+        #expect(RequestLogMiddleware<TESRequestContext>.target(path: "/healthz", query: nil) == "/healthz")
     }
 }

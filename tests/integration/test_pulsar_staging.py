@@ -217,7 +217,7 @@ def served_tesp(tmp_path_factory, mongodb_uri, pulsar, open_s3):
                   TESP_S3__ACCESS_KEY_ID=open_s3.key_id,
                   TESP_S3__SECRET_ACCESS_KEY_FILE=str(directory / "s3-secret"),
                   TESP_SERVER__STAGING_KEY_FILE=str(directory / "staging-key"),
-                  TESP_LOG__LEVEL="info",  # the log is searched for secrets: it must say something
+                  TESP_LOG__LEVEL="debug",  # the log is searched for secrets: it must say all it can (requests too)
                   TESP_S3__MULTIPART_PART_MIB="5",  # S3's smallest part: a 12 MB output goes up in three
                   TESP_TRANSFER__STAGING_DIRECTORY=str(directory / "not-a-directory"))
     server.env["TESP_SERVER__PUBLIC_URL"] = server.url
@@ -281,6 +281,7 @@ def test_an_untrusted_backend_fetches_secret_inputs_from_tesp_streamed_and_never
     answer = requests.get(served[0], timeout=10)
     assert answer.status_code == 410 and "COMPLETE" in answer.json()["message"]
     assert ftp.password not in tesp.log() and open_s3.secret not in tesp.log()
+    assert re.search(r"signature=[0-9a-f]", tesp.log()) is None  # the served URLs are credentials too
     # Every line is a log line: libcurl printed nothing of its own (an FTP size request once wrote its
     # "Content-Length:" lines to standard output).
     assert all(re.match(r"\d{4}-\d\d-\d\dT", line) for line in tesp.log().splitlines()), tesp.log()
