@@ -149,7 +149,7 @@ def test_a_wrong_secret_for_one_bucket_is_refused_by_s3_and_never_shown(tmp_path
 
 
 def test_outputs_cannot_be_written_to_a_scheme_that_is_only_read(api):
-    refused = requests.post(api + "/tasks", json={"outputs": [{"url": "gs://b/k", "path": "/data/x"}],
+    refused = requests.post(api + "/tasks", json={"outputs": [{"url": "drs://drs.example.org/obj", "path": "/data/x"}],
                                                   "executors": [executor(["true"])]})
     assert refused.status_code == 400
     assert "outputs[0].url" in refused.json()["message"] and "cannot be written" in refused.json()["message"]

@@ -128,9 +128,9 @@ def test_file_urls_only_in_allowed_directories(api, local_files):
     refused = requests.post(api + "/tasks", json={"inputs": [{"url": "file:///etc/passwd", "path": "/data/p"}],
                                                   "executors": [executor(["true"])]})
     assert refused.status_code == 400 and "inputs[0].url" in refused.json()["message"]
-    unknown = requests.post(api + "/tasks", json={"inputs": [{"url": "gs://bucket/key", "path": "/data/p"}],
+    unknown = requests.post(api + "/tasks", json={"inputs": [{"url": "hdfs://namenode/key", "path": "/data/p"}],
                                                   "executors": [executor(["true"])]})
-    assert unknown.status_code == 400 and "gs://" in unknown.json()["message"]
+    assert unknown.status_code == 400 and "hdfs://" in unknown.json()["message"]
 
 
 def test_a_large_file_is_streamed_with_bounded_memory(api, ftp, tesp_server):
