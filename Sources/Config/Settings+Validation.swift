@@ -27,9 +27,9 @@ extension Settings {
         try check(server.idleTimeoutSeconds > 0, "server.idle_timeout_seconds", "must be positive")
         try check(server.maxConnections >= 1, "server.max_connections", "must be at least 1")
         try check(server.maxConcurrentFullLists >= 1, "server.max_concurrent_full_lists", "must be at least 1")
+        let publicURL = URLComponents(string: server.publicURL)
         try check(
-            server.publicURL.isEmpty || (["http", "https"].contains(URLComponents(string: server.publicURL)?.scheme ?? "")
-                && !(URLComponents(string: server.publicURL)?.host ?? "").isEmpty),
+            server.publicURL.isEmpty || (["http", "https"].contains(publicURL?.scheme ?? "") && !(publicURL?.host ?? "").isEmpty),
             "server.public_url", "must be an http(s) URL, as backends reach this server"
         )
         try check(server.stagingKey.value.isEmpty || server.stagingKey.value.utf8.count >= 32, "server.staging_key", "must be at least 32 characters (openssl rand -hex 32)")

@@ -155,7 +155,7 @@ public struct JobScript: Sendable {
         }
         let credentialFiles: [String] = inputs.compactMap { if case .fetched(_, _, let file?) = $0.source { file } else { nil } }
         if !credentialFiles.isEmpty {
-            let files = credentialFiles.map { ShellWord([.variable("TESP_INPUTS"), .text("/" + $0)]).rendered }.joined(separator: " ")
+            let files = credentialFiles.map(Self.inputsFile).joined(separator: " ")
             lines += [
                 "", "# Logins for the inputs fetched here: the job's user's only, and gone before any executor runs.",
                 "TESP_CREDENTIALS=(\(files))",
@@ -173,10 +173,10 @@ public struct JobScript: Sendable {
             lines.append("mkdir -p \"$(dirname -- \(target))\"")
             switch input.source {
             case .uploaded(let name):
-                let source = ShellWord([.variable("TESP_INPUTS"), .text("/" + name)]).rendered
+                let source = Self.inputsFile(name)
                 lines.append("ln -f -- \(source) \(target) 2>/dev/null || cp -f -- \(source) \(target)")
             case .fetched(let url, let field, let credentials):
-                let login = credentials.map { " " + ShellWord([.variable("TESP_INPUTS"), .text("/" + $0)]).rendered } ?? ""
+                let login = credentials.map { " " + Self.inputsFile($0) } ?? ""
                 lines.append("tesp_fetch \(ShellQuote.quote(field)) \(ShellQuote.quote(url)) \(target)\(login)")
             }
         }
@@ -305,6 +305,11 @@ public struct JobScript: Sendable {
             + "|| { printf 'TESP could not fetch %s (%s) on the Pulsar host: %s\\n' \"$1\" \"$2\" \"$said\" >&2; exit 1; }",
         "}",
     ]
+
+    /// A file in Pulsar's inputs directory of the job, as a shell word.
+    private static func inputsFile(_ name: String) -> String {
+        ShellWord([.variable("TESP_INPUTS"), .text("/" + name)]).rendered
+    }
 
     /// A curl config file (`curl -K`) that logs in as `user` with `password`: one `user` line, quoted as curl's
     /// config syntax reads it (a backslash escapes `\\`, `"`, and the control characters it names).

@@ -20,12 +20,7 @@ extension Transfers {
     ) async throws -> Int64 {
         let storage = try self.storage.reader(for: url)
         let credential = credential(for: url, secret: secret)
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            throw TransferError(.failed, "cannot make a pipe for \(url): \(String(cString: strerror(errno)))")
-        }
-        let (readEnd, writeEnd) = (ends[0], ends[1])
-        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        let (readEnd, writeEnd) = try Self.makePipe(for: url)
         let pipe: NIOAsyncChannel<ByteBuffer, Never>
         do {
             pipe = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -96,12 +91,7 @@ extension Transfers {
         consume: @escaping @Sendable (_ pipePath: String) async throws -> Int64,
         produce: (_ write: @Sendable (ByteBuffer) async throws -> Void) async throws -> Void
     ) async throws -> Int64 {
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            throw TransferError(.failed, "cannot make a pipe for \(url): \(String(cString: strerror(errno)))")
-        }
-        let (readEnd, writeEnd) = (ends[0], ends[1])
-        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        let (readEnd, writeEnd) = try Self.makePipe(for: url)
         let pipe: any Channel
         do {
             pipe = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -143,4 +133,17 @@ extension Transfers {
 
     /// A write into the pipe failed: the upload closed its end.
     private struct PipeClosed: Error {}
+}
+
+extension Transfers {
+    /// A pipe for moving `url`'s bytes, both ends closed on exec (a child process must not hold one open).
+    fileprivate static func makePipe(for url: StorageURL) throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [0, 0]
+        // pipe2(O_CLOEXEC) is not in Swift's Glibc module; TESP starts no processes, so the gap before fcntl is harmless.
+        guard pipe(&ends) == 0 else {
+            throw TransferError(.failed, "cannot make a pipe for \(url): \(String(cString: strerror(errno)))")
+        }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }
 }

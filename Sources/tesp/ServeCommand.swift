@@ -179,6 +179,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw SettingsError("setting 'transfer.denied_networks': \(error)")
         }
+        // One part size for both S3 kinds: gs:// is the S3 code path.
+        let partBytes = Int64(settings.s3.multipartPartMib) * 1024 * 1024
         return Transfers.Configuration(
             maxConcurrent: settings.transfer.maxConcurrent,
             retries: settings.transfer.retries,
@@ -201,7 +203,7 @@ struct ServeCommand: AsyncParsableCommand {
                 accessKeyID: settings.s3.accessKeyID.value,
                 secretAccessKey: settings.s3.secretAccessKey.value,
                 sessionToken: settings.s3.sessionToken.value,
-                partBytes: Int64(settings.s3.multipartPartMib) * 1024 * 1024,
+                partBytes: partBytes,
                 presignLifetimeSeconds: settings.s3.presignSeconds,
                 environment: ProcessInfo.processInfo.environment
             ),
@@ -209,7 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
                 endpoint: settings.gs.endpoint,
                 accessID: settings.gs.hmacAccessID.value,
                 secret: settings.gs.hmacSecret.value,
-                partBytes: Int64(settings.s3.multipartPartMib) * 1024 * 1024,
+                partBytes: partBytes,
                 presignLifetimeSeconds: settings.s3.presignSeconds
             ),
             drs: DRSConfiguration(

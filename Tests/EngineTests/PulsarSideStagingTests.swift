@@ -94,9 +94,10 @@ import Transfer
         let script = try #require(await pulsar.file("tesp-t9", PulsarRESTBackend.jobScriptName, type: .config))
         #expect(script.contains("'ftp://ftp.example.org/a.fa'") && script.contains("/tesp-login-0'"))
         #expect(!script.contains("zq") && !script.contains("alice@"))
-        // Untrusted: no login leaves TESP (those inputs go through it).
+        // Untrusted: no login leaves TESP (those inputs go through it); the anonymous one is fetched there alone.
         let untrusted = try #require((factory.pulsarREST(FakePulsarJobs(name: "q"), staging: .pulsar(trusted: false)) as? PulsarRESTBackend)?.staging as? PulsarSideStaging)
-        #expect(untrusted.loggedInInputs(of: job).isEmpty)
+        #expect(untrusted.routes(of: job).map(\.index) == [2])
+        #expect(untrusted.routes(of: job).first?.route == .scriptFetches(url: "ftp://ftp.other.example/c.fa", login: nil))
     }
 
     @Test func withANetrcFileEveryURLGoesThroughTESP() throws {

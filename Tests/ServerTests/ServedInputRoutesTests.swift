@@ -63,6 +63,19 @@ import Transfer
         try await transfers.shutdown()
     }
 
+    @Test func aURLSignedByAnotherReplicaWithTheSameKeyIsServed() async throws {
+        let (store, data) = try await prepare(bytes: 100)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let transfers = Transfers(.init(maxConcurrent: 2, allowedFileDirectories: [directory]), logger: .init(label: "t"))
+        // Another process: its own instance, same key (server.staging_key), nothing shared in memory.
+        let replica = ServedInputURLs(baseURL: "http://tesp.example:8000", key: Array("k".utf8), lifetimeSeconds: 60)
+        try await withApp(store: store, configuration: configuration(transfers)) { client in
+            let response = try await client.get(path(replica.url(taskID: "task-1", input: 0, now: Date())))
+            #expect(response.status == .ok && Data(buffer: response.body) == data)
+        }
+        try await transfers.shutdown()
+    }
+
     @Test func aWrongExpiredOrMovedSignatureIs403() async throws {
         let (store, _) = try await prepare(bytes: 10)
         defer { try? FileManager.default.removeItem(atPath: directory) }

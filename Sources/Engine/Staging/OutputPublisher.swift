@@ -81,6 +81,7 @@ struct OutputPublisher: Sendable {
         if throughTESP { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         defer { if throughTESP { try? FileManager.default.removeItem(atPath: directory) } }
         let limiter = AsyncLimiter(limit: parallelTransfers)
+        let streamed = streamed
         return try await withThrowingTaskGroup(of: (Int, TESOutputFileLog).self) { group in
             for (number, match) in matches.enumerated() {
                 let output = outputs[match.output]
@@ -92,47 +93,21 @@ struct OutputPublisher: Sendable {
                     group.addTask { (number, log) }
                     continue
                 }
-                if streamed {
-                    group.addTask {
-                        try await limiter.run {
-                            try await ownerSlots.run(owner: owner) {
-                                let log = try await Self.sendStreamed(
-                                    match, to: destination, secrets: secrets, from: backend, jobID: jobID, transfers: transfers, logger: logger
-                                )
-                                return (number, log)
-                            }
-                        }
-                    }
-                    continue
-                }
                 group.addTask {
                     try await limiter.run {
                         try await ownerSlots.run(owner: owner) {
-                        let local = (directory as NSString).appendingPathComponent("output-\(number)")
-                        defer { try? FileManager.default.removeItem(atPath: local) }
-                        let field = "outputs[\(match.output)]"
-                        do {
-                            _ = try await backend.downloadFile(
-                                jobID: jobID,
-                                name: JobScript.rootPath + match.path,
-                                type: .outputWorkdir,
-                                to: local
-                            )
-                        } catch let error as PulsarError {
-                            throw TaskFailure("\(field): download of \(match.path) from Pulsar failed: \(error)")
-                        }
-                        let size: Int64
-                        do {
-                            size = try await transfers.upload(
-                                local,
-                                to: destination,
-                                secret: secrets[TaskCredentials.key(for: destination)],
-                                logger: logger
-                            )
-                        } catch let error as TransferError {
-                            throw TaskFailure("\(field): \(error)")
-                        }
-                        return (number, TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(size)))
+                            let log =
+                                if streamed {
+                                    try await Self.sendStreamed(
+                                        match, to: destination, secrets: secrets, from: backend, jobID: jobID, transfers: transfers, logger: logger
+                                    )
+                                } else {
+                                    try await Self.sendThroughDisk(
+                                        match, via: (directory as NSString).appendingPathComponent("output-\(number)"), to: destination,
+                                        secrets: secrets, from: backend, jobID: jobID, transfers: transfers, logger: logger
+                                    )
+                                }
+                            return (number, log)
                         }
                     }
                 }
@@ -141,6 +116,33 @@ struct OutputPublisher: Sendable {
             for try await log in group { logs.append(log) }
             return logs.sorted { $0.0 < $1.0 }.map(\.1)
         }
+    }
+
+    /// One file from Pulsar to `local` on this server's disk, then to `destination`.
+    private static func sendThroughDisk(
+        _ match: Match,
+        via local: String,
+        to destination: StorageURL,
+        secrets: [String: String],
+        from backend: any PulsarJobs,
+        jobID: String,
+        transfers: Transfers,
+        logger: Logger
+    ) async throws -> TESOutputFileLog {
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        let field = "outputs[\(match.output)]"
+        do {
+            _ = try await backend.downloadFile(jobID: jobID, name: JobScript.rootPath + match.path, type: .outputWorkdir, to: local)
+        } catch let error as PulsarError {
+            throw TaskFailure("\(field): download of \(match.path) from Pulsar failed: \(error)")
+        }
+        let size: Int64
+        do {
+            size = try await transfers.upload(local, to: destination, secret: secrets[TaskCredentials.key(for: destination)], logger: logger)
+        } catch let error as TransferError {
+            throw TaskFailure("\(field): \(error)")
+        }
+        return TESOutputFileLog(url: destination.description, path: match.path, sizeBytes: String(size))
     }
 
     /// One file from Pulsar to `destination` in one streamed hop.

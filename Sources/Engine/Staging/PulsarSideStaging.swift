@@ -32,9 +32,7 @@ struct PulsarSideStaging: PulsarStaging {
     var served: ServedInputURLs? = nil
 
     func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
-        let remote = remoteInputs(of: job)
-        let fetched = directInputs(of: job).filter { Self.scriptSchemes.contains($0.scheme) }
-        let loggedIn = loggedInInputs(of: job)
+        let routes = routes(of: job)
         let tasksInputs = job.task.inputs ?? []
         var placed = try await throughTESP.inputs.stage(
             job.task,
@@ -42,31 +40,37 @@ struct PulsarSideStaging: PulsarStaging {
             owner: job.owner,
             backend: pulsar,
             jobID: job.jobID,
-            skipping: Set(remote.map(\.index) + fetched.map(\.index) + loggedIn.map(\.index)),
+            skipping: Set(routes.map(\.index)),
             logger: logger
         )
-        for (index, input) in remote {
-            if let path = tasksInputs[index].path { placed.append(.init(uploadedName: input.name, path: path)) }
-        }
-        for (index, url, _) in fetched {
-            if let path = tasksInputs[index].path { placed.append(.init(fetching: url, field: "inputs[\(index)]", path: path)) }
-        }
-        for (index, url, login) in loggedIn {
+        var byPulsar = 0, byScript = 0, withLogin = 0
+        for (index, route) in routes {
             guard let path = tasksInputs[index].path else { continue }
-            // A file of the job, never argv or the environment; the script deletes it before the executors.
-            let name = "tesp-login-\(index)"
-            let file = JobScript.curlCredentials(user: login.user, password: login.password)
-            do {
-                try await pulsar.upload(jobID: job.jobID, name: name, type: .input, contents: ByteBuffer(string: file))
-            } catch let error as PulsarError {
-                throw TaskFailure("inputs[\(index)]: upload of its login to Pulsar failed: \(error)")
+            switch route {
+            case .pulsarFetches, .servedByTESP:
+                byPulsar += 1
+                placed.append(.init(uploadedName: Self.remoteName(index), path: path))
+            case .scriptFetches(let url, nil):
+                byScript += 1
+                placed.append(.init(fetching: url, field: "inputs[\(index)]", path: path))
+            case .scriptFetches(let url, let login?):
+                byScript += 1
+                withLogin += 1
+                // A file of the job, never argv or the environment; the script deletes it before the executors.
+                let name = "tesp-login-\(index)"
+                let file = JobScript.curlCredentials(user: login.user, password: login.password)
+                do {
+                    try await pulsar.upload(jobID: job.jobID, name: name, type: .input, contents: ByteBuffer(string: file))
+                } catch let error as PulsarError {
+                    throw TaskFailure("inputs[\(index)]: upload of its login to Pulsar failed: \(error)")
+                }
+                placed.append(.init(fetching: url, field: "inputs[\(index)]", path: path, credentials: name))
             }
-            placed.append(.init(fetching: url.text, field: "inputs[\(index)]", path: path, credentials: name))
         }
-        if !remote.isEmpty || !fetched.isEmpty || !loggedIn.isEmpty {
+        if !routes.isEmpty {
             logger.info(
                 "Inputs left for the Pulsar host to fetch",
-                metadata: ["pulsar": "\(remote.count)", "job script": "\(fetched.count + loggedIn.count)", "with a login": "\(loggedIn.count)"]
+                metadata: ["pulsar": "\(byPulsar)", "job script": "\(byScript)", "with a login": "\(withLogin)"]
             )
         }
         return placed
@@ -105,60 +109,52 @@ struct PulsarSideStaging: PulsarStaging {
     /// The same inputs for the same task every time; a pre-signed URL is signed afresh (a submit after a restart
     /// gets URLs that are good for as long as the first ones were).
     func remoteInputs(of job: BackendJob) -> [(index: Int, input: PulsarRemoteInput)] {
-        let direct = directInputs(of: job)
-        let fromSource = direct.filter { Self.pulsarSchemes.contains($0.scheme) }.map { index, url, _ in
-            (index: index, input: PulsarRemoteInput(name: "input-\(index)", url: url))
-        }
-        guard let served else { return fromSource }
         let now = Date()
-        let fromTESP = servedInputs(of: job, besides: Set(direct.map(\.index) + loggedInInputs(of: job).map(\.index))).map { index in
-            (index: index, input: PulsarRemoteInput(name: "input-\(index)", url: served.url(taskID: job.task.id ?? "", input: index, now: now)))
-        }
-        return (fromSource + fromTESP).sorted { $0.index < $1.index }
-    }
-
-    /// On a trusted backend, the FILE inputs the job script can fetch with a login TESP hands over (the task's
-    /// password, or one TESP holds for the server): their index, URL without the login, and the login.
-    func loggedInInputs(of job: BackendJob) -> [(index: Int, url: StorageURL, login: Credential)] {
-        guard trusted else { return [] }
-        let direct = Set(directInputs(of: job).map(\.index))
-        return (job.task.inputs ?? []).enumerated().compactMap { index, input in
-            guard !direct.contains(index), input.content?.isEmpty ?? true, input.type != .directory, let text = input.url,
-                let url = StorageURL(text),
-                let handed = transfers.loginForBackend(
-                    url,
-                    secret: job.secrets[TaskCredentials.key(for: url)],
-                    querySecret: job.secrets[TaskCredentials.queryKey(for: url)]
-                )
-            else { return nil }
-            return (index, handed.url, handed.login)
+        return routes(of: job).compactMap { index, route in
+            switch route {
+            case .pulsarFetches(let url):
+                (index, PulsarRemoteInput(name: Self.remoteName(index), url: url))
+            case .servedByTESP:
+                served.map { (index, PulsarRemoteInput(name: Self.remoteName(index), url: $0.url(taskID: job.task.id ?? "", input: index, now: now))) }
+            case .scriptFetches:
+                nil
+            }
         }
     }
 
-    /// The FILE inputs with a URL that TESP reads and the Pulsar host cannot read alone (`besides` those it can).
-    func servedInputs(of job: BackendJob, besides direct: Set<Int>) -> [Int] {
+    /// Where Pulsar puts an input it fetched, in the job's inputs directory.
+    private static func remoteName(_ index: Int) -> String { "input-\(index)" }
+
+    /// How a FILE input with a URL reaches the Pulsar host without TESP's disk.
+    enum InputRoute: Equatable {
+        /// Pulsar fetches it from its source (`remote_transfer`): plain http(s), or S3 through a URL TESP signs.
+        case pulsarFetches(url: String)
+        /// The job script fetches it with curl: FTP without a password, or (`login`, on a trusted backend) an
+        /// ftp(s)/http(s) URL with the login TESP hands over.
+        case scriptFetches(url: String, login: Credential?)
+        /// Pulsar fetches it from TESP (``ServedInputURLs``), which streams it from its source.
+        case servedByTESP
+    }
+
+    /// Each FILE input's route, by index, in order; an input without one (content, a DIRECTORY, a URL only TESP
+    /// may read when `server.public_url` is not set) goes through TESP's disk.
+    func routes(of job: BackendJob) -> [(index: Int, route: InputRoute)] {
         (job.task.inputs ?? []).enumerated().compactMap { index, input in
-            guard !direct.contains(index), input.content?.isEmpty ?? true, input.type != .directory, let text = input.url,
-                let url = StorageURL(text), transfers.storage.readableSchemes.contains(url.scheme)
-            else { return nil }
-            return index
-        }
-    }
-
-    /// The FILE inputs the Pulsar host can read by itself, with the URL it reads each from (as signed: not
-    /// re-encoded) and that URL's scheme.
-    func directInputs(of job: BackendJob) -> [(index: Int, url: String, scheme: String)] {
-        (job.task.inputs ?? []).enumerated().compactMap { index, input in
-            guard input.content?.isEmpty ?? true, input.type != .directory, let text = input.url, let url = StorageURL(text),
-                let direct = transfers.directReadURL(
-                    url,
-                    secret: job.secrets[TaskCredentials.key(for: url)],
-                    querySecret: job.secrets[TaskCredentials.queryKey(for: url)],
-                    secretsAllowed: trusted
-                ),
-                let scheme = StorageURL(direct.text)?.scheme
-            else { return nil }
-            return (index, direct.text, scheme)
+            guard input.content?.isEmpty ?? true, input.type != .directory, let text = input.url, let url = StorageURL(text) else { return nil }
+            let secret = job.secrets[TaskCredentials.key(for: url)]
+            let querySecret = job.secrets[TaskCredentials.queryKey(for: url)]
+            if let direct = transfers.directReadURL(url, secret: secret, querySecret: querySecret, secretsAllowed: trusted) {
+                // As signed: not re-encoded.
+                let scheme = StorageURL(direct.text)?.scheme ?? ""
+                if Self.pulsarSchemes.contains(scheme) { return (index, .pulsarFetches(url: direct.text)) }
+                if Self.scriptSchemes.contains(scheme) { return (index, .scriptFetches(url: direct.text, login: nil)) }
+                return nil
+            }
+            if trusted, let handed = transfers.loginForBackend(url, secret: secret, querySecret: querySecret) {
+                return (index, .scriptFetches(url: handed.url.text, login: handed.login))
+            }
+            if served != nil, transfers.storage.readableSchemes.contains(url.scheme) { return (index, .servedByTESP) }
+            return nil
         }
     }
 
