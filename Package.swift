@@ -38,6 +38,22 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // rabbitmq-c (librabbitmq), for Pulsar servers reached through a message queue.
+        .systemLibrary(
+            name: "CAMQP",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        // A broker connection on a thread of its own, with an async API (publish with confirms, consume with acks).
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CAMQP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Transfer",
             dependencies: [
@@ -64,7 +80,7 @@ let package = Package(
         .target(
             name: "Pulsar",
             dependencies: [
-                "TES",
+                "TES", "AMQP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -130,9 +146,10 @@ let package = Package(
         .executableTarget(
             name: "tesp",
             dependencies: [
-                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "JobScript", "Transfer", "Client", "Auth",
+                "Config", "Server", "TaskStore", "TES", "Engine", "Pulsar", "JobScript", "Transfer", "Client", "Auth", "AMQP",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -164,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Pulsar", "JobScript", "TES", "TaskStore", "Transfer", "Client",
+                "Engine", "Pulsar", "JobScript", "TES", "TaskStore", "Transfer", "Client", "AMQP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

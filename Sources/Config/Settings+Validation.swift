@@ -63,7 +63,14 @@ extension Settings {
                 "must be 1 to 64 letters, digits, '.', '_' or '-'"
             )
             try check(names.insert(backend.name).inserted, field + ".name", "'\(backend.name)' names two backends")
-            try check(backend.url.hasPrefix("http://") || backend.url.hasPrefix("https://"), field + ".url", "must be an http:// or https:// URL")
+            if backend.transport == .amqp {
+                try check(backend.kind == .pulsar, field + ".transport", "amqp needs kind pulsar")
+                try check(backend.url.hasPrefix("amqp://") || backend.url.hasPrefix("amqps://"), field + ".url", "must be an amqp:// or amqps:// URL (the broker)")
+                try check(backend.password.value.isEmpty || backend.passwordFile.isEmpty, field + ".password_file", "set password or password_file, not both")
+                try check(!backend.manager.isEmpty, field + ".manager", "must not be empty (Pulsar's default is _default_)")
+            } else {
+                try check(backend.url.hasPrefix("http://") || backend.url.hasPrefix("https://"), field + ".url", "must be an http:// or https:// URL")
+            }
             try check(backend.maxJobs >= 0, field + ".max_jobs", "must not be negative")
             try check(backend.staging == .tesp || backend.kind == .pulsar, field + ".staging", "pulsar staging needs kind pulsar")
             try check((backend.cpuCores ?? 1) >= 1, field + ".cpu_cores", "must be at least 1")
@@ -75,6 +82,8 @@ extension Settings {
         try check(engine.healthIntervalSeconds > 0, "engine.health_interval_seconds", "must be positive")
         try check(engine.healthTimeoutSeconds > 0, "engine.health_timeout_seconds", "must be positive")
         try check(engine.shutdownSeconds >= 0, "engine.shutdown_seconds", "must not be negative")
+        try check(engine.queueStatusRequestSeconds > 0, "engine.queue_status_request_seconds", "must be positive")
+        try check(engine.queueAnswerSeconds > 0, "engine.queue_answer_seconds", "must be positive")
         try check(Self.runtimes.contains(engine.runtime), "engine.runtime", "must be one of \(Self.runtimes.joined(separator: ", "))")
         try check(sandboxUserIDs != nil, "engine.sandbox_user", "must be a numeric uid:gid other than 0 (such as 65534:65534)")
         try check(engine.pollInitialMs >= 1, "engine.poll_initial_ms", "must be at least 1")

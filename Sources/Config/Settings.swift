@@ -148,8 +148,27 @@ public struct Settings: Codable, Sendable, Equatable {
         /// Storage hosts near this backend: `engine.placement = "data-locality"` places a task where most of its
         /// input bytes are near.
         public var near: [String] = []
-        /// kind pulsar: who moves the files.
+        /// kind pulsar: who moves the files (a queue backend: always the Pulsar host).
         public var staging = Staging.tesp
+        /// kind pulsar: how TESP reaches the server: its REST API at `url`, or a message broker at `url`
+        /// (`amqp://user@host:5672/vhost`, `amqps://…`), through which Pulsar in message-queue mode takes jobs.
+        public var transport = Transport.rest
+        /// transport amqp: the broker's password (better `password_file`); a password in `url` also works.
+        /// kind tes: the remote server's HTTP Basic password.
+        public var passwordFile = ""
+        /// transport amqp: Pulsar's manager name (its queues are named after it), or `amqp_key_prefix` as in
+        /// Pulsar's app.yml.
+        public var manager = "_default_"
+        public var amqpKeyPrefix = ""
+        /// transport amqp with amqps: a CA bundle for the broker's certificate, and whether to check it.
+        public var amqpCAFile = ""
+        public var amqpVerify = true
+
+        /// How TESP talks to a Pulsar server.
+        public enum Transport: String, Codable, Sendable, CaseIterable {
+            case rest
+            case amqp
+        }
         /// Whether this backend may be handed secrets: with `staging = "pulsar"`, pre-signed S3 URLs to fetch
         /// inputs and send outputs with (otherwise TESP moves those files itself).
         public var trusted = false
@@ -169,8 +188,12 @@ public struct Settings: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, kind, url, token, labels, user, password, near, staging, trusted
+            case name, kind, url, token, labels, user, password, near, staging, trusted, transport, manager
             case tokenFile = "token_file"
+            case passwordFile = "password_file"
+            case amqpKeyPrefix = "amqp_key_prefix"
+            case amqpCAFile = "amqp_ca_file"
+            case amqpVerify = "amqp_verify"
             case maxJobs = "max_jobs"
             case cpuCores = "cpu_cores"
             case ramGb = "ram_gb"
@@ -199,6 +222,12 @@ public struct Settings: Codable, Sendable, Equatable {
             near = try c.decodeIfPresent([String].self, forKey: .near) ?? []
             staging = try c.decodeIfPresent(Staging.self, forKey: .staging) ?? .tesp
             trusted = try c.decodeIfPresent(Bool.self, forKey: .trusted) ?? false
+            transport = try c.decodeIfPresent(Transport.self, forKey: .transport) ?? .rest
+            passwordFile = try c.decodeIfPresent(String.self, forKey: .passwordFile) ?? ""
+            manager = try c.decodeIfPresent(String.self, forKey: .manager) ?? "_default_"
+            amqpKeyPrefix = try c.decodeIfPresent(String.self, forKey: .amqpKeyPrefix) ?? ""
+            amqpCAFile = try c.decodeIfPresent(String.self, forKey: .amqpCAFile) ?? ""
+            amqpVerify = try c.decodeIfPresent(Bool.self, forKey: .amqpVerify) ?? true
         }
 
         private struct AnyKey: CodingKey {
@@ -265,6 +294,11 @@ public struct Settings: Codable, Sendable, Equatable {
         /// The longest a graceful shutdown waits for the tasks being driven to stop where they are (they resume at
         /// the next start).
         public var shutdownSeconds = 30.0
+        /// Queue backends: a job Pulsar has said nothing about for this long is asked for its status (Pulsar
+        /// publishes every change by itself: this is the safety net for a lost message)...
+        public var queueStatusRequestSeconds = 1800.0
+        /// ...and a status request Pulsar leaves unanswered this long counts as Pulsar not answering.
+        public var queueAnswerSeconds = 120.0
 
         /// The placement policies (see the README).
         public enum Placement: String, Codable, Sendable, CaseIterable {
@@ -294,6 +328,8 @@ public struct Settings: Codable, Sendable, Equatable {
             case healthIntervalSeconds = "health_interval_seconds"
             case healthTimeoutSeconds = "health_timeout_seconds"
             case shutdownSeconds = "shutdown_seconds"
+            case queueStatusRequestSeconds = "queue_status_request_seconds"
+            case queueAnswerSeconds = "queue_answer_seconds"
         }
     }
 

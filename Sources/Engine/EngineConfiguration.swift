@@ -47,6 +47,10 @@ public struct EngineConfiguration: Sendable {
     /// The longest a graceful shutdown waits for the runners to stop; the tasks of those still stopping then are
     /// left as the store has them, for the next start.
     public var shutdownTimeout: Duration
+    /// Queue backends: how long a job may go unheard of before its status is asked for, and how long Pulsar may
+    /// leave the request unanswered.
+    public var queueStatusRequestInterval: Duration
+    public var queueAnswerTimeout: Duration
     /// The most waiting tasks the scheduler looks at in one go, between other events.
     public var placementBatch: Int
     /// How far before the newest QUEUED task seen a light scan reads QUEUED tasks again: tasks created by another
@@ -75,6 +79,8 @@ public struct EngineConfiguration: Sendable {
         fullScanEvery: Int = 12,
         statusCallsPerSecond: Double = 50,
         shutdownTimeout: Duration = .seconds(30),
+        queueStatusRequestInterval: Duration = .seconds(1800),
+        queueAnswerTimeout: Duration = .seconds(120),
         placementBatch: Int = 64,
         queuedLookback: Duration = .seconds(60)
     ) {
@@ -99,6 +105,8 @@ public struct EngineConfiguration: Sendable {
         self.fullScanEvery = max(1, fullScanEvery)
         self.statusCallsPerSecond = statusCallsPerSecond
         self.shutdownTimeout = shutdownTimeout
+        self.queueStatusRequestInterval = queueStatusRequestInterval
+        self.queueAnswerTimeout = queueAnswerTimeout
         self.placementBatch = max(1, placementBatch)
         self.queuedLookback = queuedLookback
     }

@@ -72,8 +72,9 @@ public struct JobScript: Sendable {
     public let taskID: String
     public let task: TESTask
     public let runtime: ContainerRuntime
-    /// Pulsar's inputs directory of the job (from the setup call).
-    public let inputsDirectory: String
+    /// Pulsar's inputs directory of the job (from the REST setup call); `nil`: the one beside the working directory,
+    /// where Pulsar puts a job's inputs (a job set up by a message, whose directories TESP is never told).
+    public let inputsDirectory: String?
     public let inputs: [PlacedInput]
     /// An output the script uploads itself with curl (`-T`: HTTP PUT, FTP STOR).
     public struct SentOutput: Sendable, Equatable {
@@ -91,12 +92,16 @@ public struct JobScript: Sendable {
     /// is marked for TESP to send.
     public let sentOutputs: [Int: SentOutput]
     public let heartbeatSeconds: Int
+    /// Whether the script prints its records and output list to stdout as it exits (``JobReport``), for a backend
+    /// TESP cannot download files from: Pulsar over a message queue, whose final status message carries the job's
+    /// stdout. The task's files are then deleted, since nobody can fetch them from the Pulsar host afterwards.
+    public var reportsOnStdout = false
 
     public init(
         taskID: String,
         task: TESTask,
         runtime: ContainerRuntime,
-        inputsDirectory: String,
+        inputsDirectory: String?,
         inputs: [PlacedInput],
         sentOutputs: [Int: SentOutput] = [:],
         heartbeatSeconds: Int = 10
@@ -122,10 +127,11 @@ public struct JobScript: Sendable {
             "TESP_WORK=$(pwd -P)",
             "\(Self.rootVariable)=\"$TESP_WORK/root\"",
             "TESP_DIR=\"$TESP_WORK/tesp\"",
-            "TESP_INPUTS=\(ShellQuote.quote(inputsDirectory))",
+            "TESP_INPUTS=\(inputsDirectory.map(ShellQuote.quote) ?? "\"$(dirname -- \"$TESP_WORK\")/inputs\"")",
             "TESP_RECORDS=\"$TESP_WORK/\(Self.recordsPath)\"",
             "mkdir -p \"$TESP_DIR\" \"$\(Self.rootVariable)\"",
             ": > \"$TESP_RECORDS\"",
+        ] + reportFunction + [
             "# The heartbeat: a counter that changes while this script lives. It stops when the script ends, and by",
             "# itself if the script is killed (SIGTERM may be ignored where Pulsar runs: SIGKILL and a liveness check).",
             "TESP_MAIN=$$",
@@ -134,7 +140,7 @@ public struct JobScript: Sendable {
                 + "mv -f \"$TESP_WORK/\(Self.heartbeatPath).tmp\" \"$TESP_WORK/\(Self.heartbeatPath)\"; "
                 + "sleep \(heartbeatSeconds); done ) </dev/null >/dev/null 2>&1 &",
             "TESP_HEARTBEAT=$!",
-            "trap 'kill -KILL \"$TESP_HEARTBEAT\" 2>/dev/null' EXIT",
+            "trap 'kill -KILL \"$TESP_HEARTBEAT\" 2>/dev/null\(onExit)' EXIT",
             "",
         ] + Self.safetyFunctions + [
             "",
@@ -160,7 +166,7 @@ public struct JobScript: Sendable {
                 "", "# Logins for the inputs fetched here: the job's user's only, and gone before any executor runs.",
                 "TESP_CREDENTIALS=(\(files))",
                 "chmod 600 -- \"${TESP_CREDENTIALS[@]}\"",
-                "trap 'rm -f -- \"${TESP_CREDENTIALS[@]}\"; kill -KILL \"$TESP_HEARTBEAT\" 2>/dev/null' EXIT",
+                "trap 'rm -f -- \"${TESP_CREDENTIALS[@]}\"; kill -KILL \"$TESP_HEARTBEAT\" 2>/dev/null\(onExit)' EXIT",
             ]
         }
         lines += ["", "# Inputs: hard links to what was uploaded (copies across filesystems), downloads of the rest."]
@@ -232,6 +238,20 @@ public struct JobScript: Sendable {
         lines += outputLines()
         lines += ["", "tesp_record '{\"event\":\"done\"}'", "exit 0", ""]
         return lines.joined(separator: "\n")
+    }
+
+    /// What the EXIT trap adds to its own steps.
+    private var onExit: String { reportsOnStdout ? "; tesp_report" : "" }
+
+    /// `tesp_report`: the records and the output list between ``JobReport`` marker lines, then the task's files
+    /// removed (run by the EXIT trap, so that a failed script reports too).
+    private var reportFunction: [String] {
+        guard reportsOnStdout else { return [] }
+        let files = [Self.recordsPath, Self.outputsPath].map { path in
+            "    if [ -f \"$TESP_WORK/\(path)\" ]; then printf '\\n%s\\n' \(ShellQuote.quote(JobReport.begin + path)); "
+                + "cat -- \"$TESP_WORK/\(path)\"; printf '\\n%s\\n' \(ShellQuote.quote(JobReport.end)); fi"
+        }
+        return ["tesp_report() {"] + files + ["    rm -rf -- \"$\(Self.rootVariable)\" 2>/dev/null || true", "}"]
     }
 
     /// bwrap cannot create a mount point inside a read-only bind: a task path below an existing host directory

@@ -5,7 +5,7 @@ public struct PulsarJobStatus: Sendable, Equatable, Decodable {
         case preprocessing, queued, running, postprocessing, complete, cancelled, failed, lost
         case other(String)
 
-        init(_ raw: String) {
+        public init(_ raw: String) {
             switch raw {
             case "preprocessing": self = .preprocessing
             case "queued": self = .queued

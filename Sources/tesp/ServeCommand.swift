@@ -1,3 +1,4 @@
+import AMQP
 import ArgumentParser
 import AsyncHTTPClient
 import Auth
@@ -15,6 +16,7 @@ import Prometheus
 import JobScript
 import Pulsar
 import Server
+import ServiceLifecycle
 import TES
 import TaskStore
 import Transfer
@@ -72,8 +74,24 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.backends.isEmpty {
             logger.warning("pulsar.urls is deprecated and will go in the next release: configure [[backends]] tables instead")
         }
+        var queueServices: [any Service] = []
+        var queueUpdaters: [any Service] = []
         let backends = BackendRegistry(
             try Self.backendSettings(settings).map { backend in
+                if backend.transport == .amqp {
+                    let queue = PulsarAMQPQueue(
+                        name: backend.name,
+                        url: try Self.brokerURL(of: backend),
+                        tls: AMQPTLS(caFile: backend.amqpCAFile.nilIfEmpty, verify: backend.amqpVerify),
+                        names: PulsarQueueNames(manager: backend.manager, keyPrefix: backend.amqpKeyPrefix.nilIfEmpty),
+                        consumeUpdates: settings.engine.enabled,
+                        logger: logger
+                    )
+                    let made = factory.pulsarQueue(queue, trusted: backend.trusted, logger: logger)
+                    queueServices.append(queue.client)
+                    queueUpdaters.append(made.updates)
+                    return BackendRegistry.Entry(backend: made.backend, description: Self.description(of: backend))
+                }
                 if backend.kind == .tes {
                     let token = try Self.token(of: backend)
                     let remote = TESClient(
@@ -154,7 +172,8 @@ struct ServeCommand: AsyncParsableCommand {
                 serverName: "TESP",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.server.maxConnections)
             ),
-            services: settings.engine.enabled ? [store, engine] : [store],
+            // Shut down in reverse: the engine stops before the broker connections it publishes on.
+            services: [store] + queueServices + (settings.engine.enabled ? [engine] + queueUpdaters : []),
             logger: logger
         )
         let startupTimeout = settings.db.startupTimeoutSeconds
@@ -268,6 +287,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// A queue backend's broker URL, with the password from `password` or `password_file` when set.
+    static func brokerURL(of backend: Settings.Backend) throws -> AMQPURL {
+        var url: AMQPURL
+        do {
+            url = try AMQPURL(backend.url)
+        } catch {
+            throw SettingsError("setting 'backends' (\(backend.name)).url: \(error)")
+        }
+        if !backend.password.value.isEmpty { url.password = backend.password.value }
+        if !backend.passwordFile.isEmpty {
+            do {
+                var text = try String(contentsOfFile: backend.passwordFile, encoding: .utf8)
+                while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+                url.password = text
+            } catch {
+                throw SettingsError("setting 'backends' (\(backend.name)): cannot read password_file \(backend.passwordFile)")
+            }
+        }
+        return url
+    }
+
     static func description(of backend: Settings.Backend) -> BackendDescription {
         BackendDescription(
             name: backend.name,
@@ -319,7 +359,9 @@ struct ServeCommand: AsyncParsableCommand {
             healthInterval: .milliseconds(Int64(engine.healthIntervalSeconds * 1000)),
             healthTimeout: .milliseconds(Int64(engine.healthTimeoutSeconds * 1000)),
             statusCallsPerSecond: engine.statusCallsPerSecond,
-            shutdownTimeout: .milliseconds(Int64(engine.shutdownSeconds * 1000))
+            shutdownTimeout: .milliseconds(Int64(engine.shutdownSeconds * 1000)),
+            queueStatusRequestInterval: .milliseconds(Int64(engine.queueStatusRequestSeconds * 1000)),
+            queueAnswerTimeout: .milliseconds(Int64(engine.queueAnswerSeconds * 1000))
         )
     }
 

@@ -14,8 +14,8 @@ import Transfer
 
     /// Staging that places nothing (the task has no inputs or outputs).
     struct NoStaging: PulsarStaging {
-        func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] { [] }
-        func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog] { [] }
+        func stageIn(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [JobScript.PlacedInput] { [] }
+        func stageOut(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [TESOutputFileLog] { [] }
     }
 
     func backend(_ pulsar: FakePulsarJobs, clock: TestClock) -> PulsarRESTBackend {

@@ -9,6 +9,7 @@ struct JobScriptRun {
     let inputsDirectory: URL
     let exitCode: Int32
     let stderr: String
+    let stdout: String
 
     var root: URL { workingDirectory.appendingPathComponent("root") }
 
@@ -31,6 +32,7 @@ struct JobScriptRun {
         inputs: [(JobScript.PlacedInput, String)] = [],
         sentOutputs: [Int: JobScript.SentOutput] = [:],
         runtime: ContainerRuntime = ContainerRuntime(kind: .bwrap),
+        reportsOnStdout: Bool = false,
         timeoutSeconds: Double = 120
     ) throws -> JobScriptRun {
         let job = FileManager.default.temporaryDirectory.appendingPathComponent("tesp-job-\(UUID().uuidString)")
@@ -47,15 +49,17 @@ struct JobScriptRun {
                 continue
             }
         }
-        let script = JobScript(
+        var script = JobScript(
             taskID: "t1",
             task: task,
             runtime: runtime,
-            inputsDirectory: inputsDirectory.path,
+            // A queue job is told nothing of its directories: the inputs are found beside the working directory.
+            inputsDirectory: reportsOnStdout ? nil : inputsDirectory.path,
             inputs: inputs.map(\.0),
             sentOutputs: sentOutputs,
             heartbeatSeconds: 1
         )
+        script.reportsOnStdout = reportsOnStdout
         let scriptURL = job.appendingPathComponent("tesp-job.sh")
         try script.render().write(to: scriptURL, atomically: true, encoding: .utf8)
         let process = Process()
@@ -69,15 +73,20 @@ struct JobScriptRun {
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let stderrHandle = try FileHandle(forWritingTo: stderrURL)
         process.standardError = stderrHandle
-        process.standardOutput = FileHandle.nullDevice
+        let stdoutURL = job.appendingPathComponent("stdout")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        let stdoutHandle = try FileHandle(forWritingTo: stdoutURL)
+        process.standardOutput = stdoutHandle
         try process.run()
         process.waitUntilExit()
         try stderrHandle.close()
+        try stdoutHandle.close()
         return JobScriptRun(
             workingDirectory: working,
             inputsDirectory: inputsDirectory,
             exitCode: process.terminationStatus,
-            stderr: try String(contentsOf: stderrURL, encoding: .utf8)
+            stderr: try String(contentsOf: stderrURL, encoding: .utf8),
+            stdout: try String(contentsOf: stdoutURL, encoding: .utf8)
         )
     }
 }

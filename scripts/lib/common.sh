@@ -6,6 +6,7 @@ TESP_VENV=${TESP_VENV:-$HOME/.cache/tesp/venv}
 TESP_PYTHON_PACKAGES=(
     'secantusdb==0.7.0b3'   # a MongoDB-wire-compatible server (no mongod in Debian)
     'pulsar-app[web]==0.16.0'
+    'kombu==5.7.0'          # Pulsar's AMQP client, for Pulsar in message-queue mode
     'pyftpdlib==2.2.0'
     'py-tes==1.1.4'         # the reference TES client
     'pytest==9.0.3'
@@ -25,7 +26,7 @@ log() { printf '[tesp] %s\n' "$*" >&2; }
 # Debian packages: the C libraries the Swift build links, bubblewrap for executors, and any extra packages named
 # as arguments (the tests add a browser and docker-compose). Idempotent.
 ensure_system_packages() {
-    local wanted=(libmongoc-dev libcurl4-openssl-dev pkg-config python3-venv curl bubblewrap "$@")
+    local wanted=(libmongoc-dev libcurl4-openssl-dev librabbitmq-dev pkg-config python3-venv curl bubblewrap "$@")
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -111,6 +111,102 @@ class Pulsar:
         return [line for line in out.stdout.splitlines() if marker in line and "ps -eo" not in line]
 
 
+class PulsarQueueMode:
+    """A Pulsar server in message-queue mode (`pulsar-main`, no web server: nothing can connect to it), taking jobs
+    from a broker's queues under a manager name."""
+
+    def __init__(self, directory: Path, broker_url: str, manager: str = "_default_", concurrent_jobs: int = 8):
+        self.directory = directory
+        self.manager = manager
+        self.process = None
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "xdg").mkdir(exist_ok=True)
+        (directory / "app.yml").write_text(
+            f"staging_directory: {directory}/staging\npersistence_directory: {directory}/persisted\n"
+            f"conda_auto_init: false\nconda_auto_install: false\nmessage_queue_url: {broker_url}\n"
+            f"managers:\n  {manager}:\n    type: queued_python\n    num_concurrent_jobs: {concurrent_jobs}\n")
+        os.chmod(directory / "app.yml", 0o600)
+        allow_traversal(directory / "staging")
+
+    def start(self) -> "PulsarQueueMode":
+        log = open(self.directory / "pulsar.log", "ab")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "pulsar-main"), "-c", str(self.directory)], cwd=self.directory,
+            env={**os.environ, "XDG_RUNTIME_DIR": str(self.directory / "xdg")},
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        wait_for(lambda: "Finished consuming" not in self.log() and self._consuming(), "Pulsar (queue mode)", self.process)
+        return self
+
+    def _consuming(self) -> bool:
+        # Pulsar logs nothing when its consumers are up; its persistence directory appears once its managers exist.
+        return (self.directory / "persisted").exists()
+
+    def stop(self) -> None:
+        if self.process:
+            stop_session(self.process)
+
+    def log(self) -> str:
+        path = self.directory / "pulsar.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def job_directories(self) -> list:
+        staging = self.directory / "staging"
+        return sorted(p.name for p in staging.iterdir()) if staging.exists() else []
+
+
+class RabbitMQ:
+    """A private RabbitMQ node (Debian's rabbitmq-server) on 127.0.0.1, with its own epmd, ports and data folder,
+    started and stopped as a session, so that a test can stop the broker mid-run and start it again."""
+
+    SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.epmd_port = free_port()
+        self.dist_port = free_port()
+        self.node = f"tesp{self.port}@localhost"
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        self.process = None
+        self.epmd = None
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users.guest = true\n")
+        (directory / "enabled_plugins").write_text("[].\n")
+
+    def _env(self) -> dict:
+        d = self.directory
+        return {**os.environ, "HOME": str(d), "ERL_EPMD_PORT": str(self.epmd_port), "RABBITMQ_NODENAME": self.node,
+                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1", "RABBITMQ_NODE_PORT": str(self.port),
+                "RABBITMQ_DIST_PORT": str(self.dist_port), "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
+                "RABBITMQ_LOG_BASE": str(d / "log"), "RABBITMQ_CONFIG_FILE": str(d / "rabbitmq"),
+                "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"), "RABBITMQ_PID_FILE": str(d / "rabbit.pid")}
+
+    def start(self, timeout: float = 90) -> "RabbitMQ":
+        log = open(self.directory / "rabbitmq.out", "ab")
+        if self.epmd is None or self.epmd.poll() is not None:
+            self.epmd = subprocess.Popen(["epmd", "-port", str(self.epmd_port), "-address", "127.0.0.1"],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        self.process = subprocess.Popen([self.SERVER], env=self._env(), cwd=self.directory,
+                                        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+
+        def ready():
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        wait_for(ready, "RabbitMQ", self.process, timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        """Stops the broker (its messages are durable: persistent messages in durable queues survive)."""
+        if self.process:
+            stop_session(self.process, timeout=30)
+
+    def stop_all(self) -> None:
+        self.stop()
+        if self.epmd:
+            stop_session(self.epmd)
+
+
 class Tesp:
     """A `tesp serve` process on its own port and database, with the bwrap runtime."""
 

@@ -1,4 +1,6 @@
+import Logging
 import Pulsar
+import ServiceLifecycle
 import Transfer
 
 /// Makes the backends `tesp serve` configures, sharing what they share (the transfer slots of each owner).
@@ -31,21 +33,7 @@ public struct BackendFactory: Sendable {
 
     /// A Pulsar server over REST.
     public func pulsarREST(_ pulsar: any PulsarJobs, staging kind: Staging = .tesp) -> any ComputeBackend {
-        let throughTESP = ThroughTESPStaging(
-            inputs: InputStager(
-                transfers: transfers,
-                stagingDirectory: configuration.stagingDirectory,
-                parallelTransfers: configuration.transfersPerTask,
-                ownerSlots: ownerSlots
-            ),
-            outputs: OutputPublisher(
-                transfers: transfers,
-                stagingDirectory: configuration.stagingDirectory,
-                parallelTransfers: configuration.transfersPerTask,
-                ownerSlots: ownerSlots,
-                limits: transfers.configuration.limits
-            )
-        )
+        let throughTESP = throughTESPStaging()
         let staging: any PulsarStaging =
             switch kind {
             case .tesp: throughTESP
@@ -63,5 +51,53 @@ public struct BackendFactory: Sendable {
             ),
             clock: clock
         )
+    }
+
+    /// A Pulsar server in message-queue mode: staging is always on the Pulsar host. Run ``QueueBackendService``
+    /// with it (in an engine process) so that Pulsar's status updates reach it.
+    public func pulsarQueue(_ queue: any PulsarMessages, trusted: Bool, logger: Logger) -> (backend: any ComputeBackend, updates: QueueBackendService) {
+        let backend = PulsarQueueBackend(
+            queue: queue,
+            staging: PulsarSideStaging(throughTESP: throughTESPStaging().streamingOutputs(), transfers: transfers, trusted: trusted, served: configuration.servedInputs),
+            settings: .init(
+                runtime: configuration.runtime,
+                heartbeatInterval: configuration.heartbeatInterval,
+                statusRequestInterval: configuration.queueStatusRequestInterval,
+                answerTimeout: configuration.queueAnswerTimeout,
+                retry: RetryPolicy(grace: configuration.transientGrace)
+            ),
+            clock: clock,
+            logger: logger
+        )
+        return (backend, QueueBackendService(backend: backend))
+    }
+
+    private func throughTESPStaging() -> ThroughTESPStaging {
+        ThroughTESPStaging(
+            inputs: InputStager(
+                transfers: transfers,
+                stagingDirectory: configuration.stagingDirectory,
+                parallelTransfers: configuration.transfersPerTask,
+                ownerSlots: ownerSlots
+            ),
+            outputs: OutputPublisher(
+                transfers: transfers,
+                stagingDirectory: configuration.stagingDirectory,
+                parallelTransfers: configuration.transfersPerTask,
+                ownerSlots: ownerSlots,
+                limits: transfers.configuration.limits
+            )
+        )
+    }
+}
+
+/// Feeds a queue backend with Pulsar's status updates until graceful shutdown (a service of engine processes only:
+/// an API-only process must not take the updates the engine needs).
+public struct QueueBackendService: Service {
+    let backend: PulsarQueueBackend
+
+    public func run() async throws {
+        // The updates stream ends when its task is cancelled: at graceful shutdown, or when the group ends.
+        await cancelWhenGracefulShutdown { await backend.consumeUpdates() }
     }
 }

@@ -20,7 +20,7 @@ struct InputStager: Sendable {
         _ task: TESTask,
         secrets: [String: String],
         owner: String?,
-        backend: any PulsarJobs,
+        backend: any PulsarJobFiles,
         jobID: String,
         skipping skipped: Set<Int> = [],
         logger: Logger

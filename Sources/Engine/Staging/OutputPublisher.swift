@@ -31,7 +31,7 @@ struct OutputPublisher: Sendable {
         _ task: TESTask,
         secrets: [String: String],
         owner: String?,
-        backend: any PulsarJobs,
+        backend: any PulsarJobFiles,
         jobID: String,
         logger: Logger
     ) async throws
@@ -124,7 +124,7 @@ struct OutputPublisher: Sendable {
         via local: String,
         to destination: StorageURL,
         secrets: [String: String],
-        from backend: any PulsarJobs,
+        from backend: any PulsarJobFiles,
         jobID: String,
         transfers: Transfers,
         logger: Logger
@@ -150,7 +150,7 @@ struct OutputPublisher: Sendable {
         _ match: Match,
         to destination: StorageURL,
         secrets: [String: String],
-        from backend: any PulsarJobs,
+        from backend: any PulsarJobFiles,
         jobID: String,
         transfers: Transfers,
         logger: Logger

@@ -31,7 +31,7 @@ struct PulsarSideStaging: PulsarStaging {
     /// Where Pulsar can fetch an input from TESP itself; `nil`: such inputs go through TESP's disk.
     var served: ServedInputURLs? = nil
 
-    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
+    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [JobScript.PlacedInput] {
         let routes = routes(of: job)
         let tasksInputs = job.task.inputs ?? []
         var placed = try await throughTESP.inputs.stage(
@@ -102,7 +102,7 @@ struct PulsarSideStaging: PulsarStaging {
     static let pulsarSchemes: Set<String> = ["http", "https"]
     static let scriptSchemes: Set<String> = ["ftp", "ftps"]
 
-    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog] {
+    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [TESOutputFileLog] {
         try await throughTESP.stageOut(job, on: pulsar, logger: logger)
     }
 

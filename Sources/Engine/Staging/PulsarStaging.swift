@@ -8,11 +8,11 @@ import TES
 public protocol PulsarStaging: Sendable {
     /// Puts every input into the job. - Returns: where the job script must place each file it was given.
     /// - Throws: ``TaskFailure`` naming the input.
-    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput]
+    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [JobScript.PlacedInput]
 
     /// Publishes every output the job made (called only when all executors succeeded).
     /// - Returns: one log per file published. - Throws: ``TaskFailure`` naming the output.
-    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog]
+    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [TESOutputFileLog]
 
     /// The inputs Pulsar fetches itself when the job is submitted, each with the index of its TES input. Derived
     /// from the task alone, so that a submit after a restart asks for the same files.
@@ -39,11 +39,11 @@ struct ThroughTESPStaging: PulsarStaging {
     let inputs: InputStager
     let outputs: OutputPublisher
 
-    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [JobScript.PlacedInput] {
+    func stageIn(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [JobScript.PlacedInput] {
         try await inputs.stage(job.task, secrets: job.secrets, owner: job.owner, backend: pulsar, jobID: job.jobID, logger: logger)
     }
 
-    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobs, logger: Logger) async throws -> [TESOutputFileLog] {
+    func stageOut(_ job: BackendJob, on pulsar: any PulsarJobFiles, logger: Logger) async throws -> [TESOutputFileLog] {
         try await outputs.publish(job.task, secrets: job.secrets, owner: job.owner, backend: pulsar, jobID: job.jobID, logger: logger)
     }
 

@@ -1,0 +1,288 @@
+import Foundation
+import JobScript
+import Logging
+import Pulsar
+import Synchronization
+import TES
+import Transfer
+
+/// A Pulsar server in message-queue mode as a ``ComputeBackend``: TESP and Pulsar both connect to a broker, and
+/// nothing connects to Pulsar. One setup message carries the job (its script and content inputs as files, its URL
+/// inputs as fetches Pulsar makes); Pulsar publishes every state change, which this backend keeps, so following
+/// a job costs no calls. Files never pass through TESP: inputs and FILE outputs are moved on the Pulsar host
+/// (``PulsarSideStaging``), and the job script reports its executors and outputs on its stdout, which Pulsar's
+/// final status carries (``JobReport``).
+///
+/// A lost message delays a task but never strands it: a job not heard of for ``Settings/statusRequestInterval`` is
+/// asked for its status again, and so is every job after a TESP restart (nothing is known yet) and after Pulsar
+/// reconnects to the broker. A request Pulsar leaves unanswered for ``Settings/answerTimeout`` makes the job's
+/// backend count as not answering, and the engine's transient grace then applies, as for a REST server that is down.
+final class PulsarQueueBackend: ComputeBackend {
+    struct Settings: Sendable {
+        var runtime: ContainerRuntime
+        var heartbeatInterval: Duration
+        /// How long a job may go unheard of before its status is asked for again (a safety net: Pulsar publishes
+        /// every change by itself).
+        var statusRequestInterval: Duration
+        /// How long Pulsar may leave a status request unanswered before the backend counts as not answering.
+        var answerTimeout: Duration
+        var retry: RetryPolicy
+    }
+
+    /// What this process knows of one job.
+    struct Known: Sendable {
+        var status: PulsarJobStatus?
+        /// When Pulsar last said anything about it (or when it was launched).
+        var heard: Date
+        /// When its status was last asked for; `nil`: to be asked at the next follow.
+        var asked: Date?
+        /// The oldest request Pulsar has not answered yet.
+        var unansweredSince: Date?
+    }
+
+    let queue: any PulsarMessages
+    let staging: PulsarSideStaging
+    private let settings: Settings
+    private let clock: any EngineClock
+    private let known = Mutex<[String: Known]>([:])
+    /// Pulsar's consumers on its setup queue at the last health check (a change from 0 means it reconnected).
+    private let lastConsumers = Mutex<Int?>(nil)
+    private let logger: Logger
+
+    var name: String { queue.name }
+
+    init(queue: any PulsarMessages, staging: PulsarSideStaging, settings: Settings, clock: any EngineClock, logger: Logger) {
+        self.queue = queue
+        self.staging = staging
+        self.settings = settings
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "tesp.backend"] = "\(queue.name)"
+        self.logger = logger
+    }
+
+    // MARK: Status updates
+
+    /// Takes Pulsar's status updates until the stream ends: each is kept, then acknowledged (a malformed one is
+    /// logged and acknowledged: given again, it would be as malformed).
+    func consumeUpdates() async {
+        for await delivery in queue.updates {
+            do {
+                let update = try PulsarStatusUpdate(delivery)
+                record(update.status, for: update.jobID)
+                logger.debug("Pulsar status update", metadata: ["tesp.job": "\(update.jobID)", "pulsar.state": "\(update.status.state)"])
+            } catch {
+                logger.warning(
+                    "Dropped a status message that is not a Pulsar status",
+                    metadata: ["error": "\(error)", "bytes": "\(delivery.body.count)"])
+            }
+            queue.acknowledge(delivery)
+        }
+    }
+
+    /// Keeps `status` unless a finished status is already known (a late, stale update must not undo an end).
+    func record(_ status: PulsarJobStatus, for jobID: String) {
+        let now = clock.now
+        known.withLock { known in
+            var entry = known[jobID] ?? Known(status: nil, heard: now, asked: now)
+            entry.heard = now
+            entry.unansweredSince = nil
+            if !(entry.status?.isFinished ?? false) || status.isFinished { entry.status = status }
+            known[jobID] = entry
+        }
+    }
+
+    // MARK: Prepare and submit
+
+    /// Checks that every file can be moved without TESP: nothing can be uploaded to or downloaded from the
+    /// Pulsar host but what the messages carry.
+    func prepare(_ job: BackendJob, logger: Logger) async throws {
+        let routed = Set(staging.routes(of: job).map(\.index))
+        for (index, input) in (job.task.inputs ?? []).enumerated() where !(input.content.map { !$0.isEmpty } ?? false) {
+            if !routed.contains(index) {
+                throw TaskFailure(
+                    "inputs[\(index)]: Pulsar '\(name)' is reached through a message queue, so this input must be one the Pulsar host "
+                        + "fetches itself (a FILE input from http(s), ftp without a password, or S3 it may be handed a URL for; "
+                        + "with server.public_url, any FILE input), and this one is not")
+            }
+        }
+        let sent = staging.sentOutputs(of: job)
+        for index in (job.task.outputs ?? []).indices where sent[index] == nil {
+            throw TaskFailure(
+                "outputs[\(index)]: Pulsar '\(name)' is reached through a message queue, so this output must be a FILE output "
+                    + "the job can send from the Pulsar host itself (a URL it may write to), and this one is not")
+        }
+    }
+
+    func submit(_ job: BackendJob, logger: Logger) async throws -> [String: String] {
+        if known.withLock({ $0[job.jobID]?.status }) != nil {
+            logger.info("Pulsar already has the job; not submitting it again")
+            return [:]
+        }
+        let files = QueuedJobFiles(name: name)
+        let placed = try await staging.stageIn(job, on: files, logger: logger)
+        var script = JobScript(
+            taskID: job.taskID,
+            task: job.task,
+            runtime: settings.runtime,
+            inputsDirectory: nil,
+            inputs: placed,
+            sentOutputs: staging.sentOutputs(of: job),
+            heartbeatSeconds: Int(settings.heartbeatInterval.components.seconds)
+        )
+        script.reportsOnStdout = true
+        let launch = PulsarLaunch(
+            jobID: job.jobID,
+            commandLine: "bash " + ShellQuote.quote("__PULSAR_JOB_DIRECTORY__/configs/" + PulsarRESTBackend.jobScriptName),
+            files: files.files + [.init(name: PulsarRESTBackend.jobScriptName, type: .config, contents: script.render())],
+            remoteInputs: staging.remoteInputs(of: job).map(\.input)
+        )
+        // A second setup message for the same job (a retry after a lost confirm, a restart) is ignored by Pulsar.
+        try await call("submission of the Pulsar job") { try await queue.launch(launch) }
+        let now = clock.now
+        known.withLock { $0[job.jobID] = $0[job.jobID] ?? Known(status: nil, heard: now, asked: now) }
+        logger.info("Sent the job to Pulsar through the message queue")
+        return [:]
+    }
+
+    // MARK: Follow
+
+    func state(of job: BackendJob, logger: Logger) async throws -> BackendJobState {
+        let now = clock.now
+        let interval = settings.statusRequestInterval
+        // Nothing known (a TESP restart) or asked to ask again (Pulsar reconnected): ask now; else ask only a job
+        // not heard of for an interval.
+        let (current, ask) = known.withLock { known -> (Known, Bool) in
+            var entry = known[job.jobID] ?? Known(status: nil, heard: now, asked: nil)
+            let ask = entry.asked.map { now.since($0) >= interval && now.since(entry.heard) >= interval } ?? true
+            if ask {
+                entry.asked = now
+                entry.unansweredSince = entry.unansweredSince ?? now
+            }
+            known[job.jobID] = entry
+            return (entry, ask)
+        }
+        if ask {
+            do {
+                try await queue.requestStatus(jobID: job.jobID)
+            } catch let error as PulsarError {
+                throw PulsarRESTBackend.backendError(error, retryServerErrors: true)
+            }
+        }
+        if let since = current.unansweredSince, now.since(since) > settings.answerTimeout {
+            throw BackendError(.unavailable, "Pulsar '\(name)' has not answered a status request about the job for \(now.since(since))")
+        }
+        guard let status = current.status else { return .queued }
+        if status.isFinished {
+            return status.state == .lost ? .lost("Pulsar '\(name)' lost the job") : .finished
+        }
+        switch status.state {
+        case .preprocessing, .queued:
+            return .queued
+        case .running, .postprocessing:
+            return .running
+        case .lost:
+            return .lost("Pulsar '\(name)' lost the job")
+        case .complete, .cancelled, .failed, .other:
+            return .queued
+        }
+    }
+
+    // MARK: Collect
+
+    func collect(_ job: BackendJob, logger: Logger) async throws -> JobOutcome {
+        guard let status = known.withLock({ $0[job.jobID]?.status }), status.isFinished else {
+            return .systemError("Pulsar '\(name)' said the job ended, then nothing more about it", executors: [])
+        }
+        switch status.state {
+        case .lost:
+            return .systemError("Pulsar '\(name)' lost the job", executors: [])
+        case .cancelled:
+            return .systemError("the job was cancelled on Pulsar '\(name)', not by this server", executors: [])
+        default:
+            break
+        }
+        let report = JobReport(parsing: status.jobStdout)
+        let records = report.files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)) }
+        let executors = records?.executorLogs ?? []
+        guard status.state == .complete, status.returnCode == 0 else {
+            let code = status.returnCode.map(String.init) ?? "none"
+            let detail = Redaction.redact(String(status.jobStderr.suffix(2000)))
+            if records == nil, status.state == .failed,
+                let failure = await staging.explainFailedFetch(
+                    job, on: name, detail: (status.stderr + status.jobStderr).trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                return .systemError(failure, executors: [])
+            }
+            if PulsarRESTBackend.couldNotStart(status, records: records) {
+                return .notStarted("Pulsar '\(name)' could not start the job script (exit code 126): \(detail)")
+            }
+            return .systemError("the job script failed on Pulsar '\(name)' (state \(status.state), exit code \(code)): \(detail)", executors: executors)
+        }
+        guard let records, records.finished else {
+            return .systemError(
+                "the job ended without reporting its executors (its stdout, which Pulsar's status carries, has no report: is Pulsar's "
+                    + "maximum_stream_size set?)",
+                executors: executors)
+        }
+        if records.stoppedOnFailure { return .executorError(executors: executors) }
+        do {
+            return .complete(executors: executors, outputs: try await staging.stageOut(job, on: QueuedJobFiles(name: name, report: report), logger: logger))
+        } catch let failure as TaskFailure {
+            return .systemError(failure.description, executors: executors)
+        }
+    }
+
+    // MARK: Cancel and clean
+
+    /// Sends `kill`; the executors' records come only with a final status, so none are known yet.
+    func cancel(_ job: BackendJob, logger: Logger) async throws -> [TESExecutorLog] {
+        try await call("cancel of the Pulsar job") { try await queue.kill(jobID: job.jobID) }
+        guard let status = known.withLock({ $0[job.jobID]?.status }), status.isFinished else { return [] }
+        return JobReport(parsing: status.jobStdout).files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)).executorLogs } ?? []
+    }
+
+    /// Forgets the job. Pulsar 0.16 has no message that removes a job's directory; the job script removed the
+    /// task's files as it ended, and Pulsar's own small files stay for its operator.
+    func clean(_ job: BackendJob, logger: Logger) async throws {
+        _ = known.withLock { $0.removeValue(forKey: job.jobID) }
+    }
+
+    /// Whether a Pulsar consumes the setup queue. When one appears after none (Pulsar restarted, or the broker
+    /// came back), every job this process follows is asked for its status again.
+    func health() async throws -> String {
+        let consumers: Int
+        do {
+            consumers = try await queue.setupConsumers()
+        } catch {
+            lastConsumers.withLock { $0 = nil }
+            throw error
+        }
+        let before = lastConsumers.withLock { last -> Int? in
+            defer { last = consumers }
+            return last
+        }
+        guard consumers > 0 else {
+            throw BackendError(.unavailable, "no Pulsar consumes the queue of '\(name)' on the broker")
+        }
+        if before == 0 || before == nil {
+            // Ask again at the next follow of each job.
+            known.withLock { known in
+                for key in known.keys { known[key]?.asked = nil }
+            }
+        }
+        return "Pulsar through a message queue (\(consumers) consumer\(consumers == 1 ? "" : "s"))"
+    }
+
+    // MARK: Calls
+
+    private func call<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        try await settings.retry.run(what, clock: clock, logger: logger) {
+            do {
+                return try await body()
+            } catch let error as PulsarError {
+                throw PulsarRESTBackend.backendError(error, retryServerErrors: true)
+            }
+        }
+    }
+}

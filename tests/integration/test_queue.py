@@ -1,0 +1,81 @@
+"""Pulsar in message-queue mode: TESP and Pulsar both connect to a real RabbitMQ, nothing connects to Pulsar
+(`pulsar-main` has no web server). One setup message carries each job; Pulsar's status updates drive the task;
+files are moved on the Pulsar host; the job reports its executors on its stdout, which Pulsar's final status
+carries."""
+import hashlib
+import json
+import re
+import uuid
+
+import pytest
+import requests
+
+from helpers import create, executor, get, wait_for_state
+from servers import PulsarQueueMode, RabbitMQ, Tesp
+
+
+def metric(tesp: Tesp, name: str) -> float:
+    text = requests.get(tesp.url + "/metrics", timeout=10).text
+    return sum(float(v) for v in re.findall(rf"^{name}(?:\{{[^}}]*\}})? ([0-9.e+]+)$", text, re.M))
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    server = RabbitMQ(tmp_path_factory.mktemp("rabbitmq")).start()
+    yield server
+    server.stop_all()
+
+
+@pytest.fixture(scope="module")
+def queue_pulsar(tmp_path_factory, broker):
+    server = PulsarQueueMode(tmp_path_factory.mktemp("pulsar-mq"), broker.url).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def queue_tesp(tmp_path_factory, mongodb_uri, pulsar, broker, queue_pulsar):
+    directory = tmp_path_factory.mktemp("tesp-mq")
+    backends = [{"name": "behind-firewall", "transport": "amqp", "url": broker.url.replace("guest:guest@", "guest@"),
+                 "password": "guest"}]
+    server = Tesp(directory, mongodb_uri, pulsar, database="tesp_mq_" + uuid.uuid4().hex[:8],
+                  TESP_BACKENDS=json.dumps(backends),
+                  TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path_factory.mktemp("staging-mq")))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_md5sum_through_the_queue_with_files_moved_by_pulsar(queue_tesp, http_files):
+    root, base = http_files
+    reference = b"ACGT" * 25_000
+    (root / "mq-ref.fa").write_bytes(reference)
+    tesp = queue_tesp
+    task_id = create(tesp.api, {
+        "inputs": [{"url": f"{base}/mq-ref.fa", "path": "/data/ref.fa"},
+                   {"path": "/data/note.txt", "content": "note\n"}],
+        "outputs": [{"url": f"{base}/mq-results/md5.txt", "path": "/data/md5.txt"}],
+        "executors": [executor(["sh", "-c", "md5sum < /data/ref.fa > /data/md5.txt && cat /data/note.txt && echo oops >&2"])],
+    })
+    task = wait_for_state(tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=90)
+    assert task["state"] == "COMPLETE", task
+    assert (root / "mq-results" / "md5.txt").read_text() == hashlib.md5(reference).hexdigest() + "  -\n"
+    log = task["logs"][0]
+    assert log["logs"][0]["stdout"] == "note\n" and log["logs"][0]["stderr"] == "oops\n"
+    assert log["logs"][0]["exit_code"] == 0
+    assert log["outputs"] == [{"url": f"{base}/mq-results/md5.txt", "path": "/data/md5.txt", "size_bytes": "36"}]
+    assert log["metadata"]["tesp_backend"] == "behind-firewall"
+    # Nothing passed through TESP, and it followed the job from Pulsar's updates, not by asking.
+    assert metric(tesp, "tesp_transfer_bytes_total") == 0
+    # One message out (the setup), none asking for a status: every state came from Pulsar's own updates.
+    assert metric(tesp, "tesp_amqp_published_total") == 1
+    assert metric(tesp, "tesp_amqp_consumed_total") >= 2
+    assert ":guest@" not in tesp.log()
+
+
+def test_an_executor_error_comes_back_through_the_queue(queue_tesp):
+    task_id = create(queue_tesp.api, {"executors": [executor(["sh", "-c", "echo bad >&2; exit 3"]), executor(["true"])]})
+    task = wait_for_state(queue_tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=60)
+    assert task["state"] == "EXECUTOR_ERROR", task
+    assert [e["exit_code"] for e in task["logs"][0]["logs"]] == [3]
+    assert task["logs"][0]["logs"][0]["stderr"] == "bad\n"
