@@ -1,9 +1,9 @@
-# TESP: a release build on the official Swift image, then a slim runtime with only libmongoc, libcurl and the binary.
+# TESP: a release build on the official Swift image, then a slim runtime with only libmongoc, libcurl, librabbitmq and the binary.
 # Build from the repository root: docker build -f docker/tesp.Dockerfile .
 
 FROM swift:6.2-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmongoc-dev libcurl4-openssl-dev pkg-config \
+    && apt-get install -y --no-install-recommends libmongoc-dev libcurl4-openssl-dev librabbitmq-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that source changes do not re-fetch them.
@@ -20,7 +20,7 @@ RUN pip install --no-cache-dir 'swagger-ui-bundle==1.1.0' \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmongoc-1.0-0 libcurl4 ca-certificates curl \
+    && apt-get install -y --no-install-recommends libmongoc-1.0-0 libcurl4 librabbitmq4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --create-home tesp \
     && mkdir -p /var/lib/tesp/staging && chown tesp /var/lib/tesp/staging

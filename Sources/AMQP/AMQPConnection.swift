@@ -25,20 +25,19 @@ final class AMQPConnection {
     private var lastPublishTag: UInt64 = 0
 
     /// Connects, logs in and opens a channel in confirm mode. - Throws: ``AMQPError``.
+    ///
+    /// Every stored property is set before the first `throw`, so a failed init runs `deinit`, which destroys the
+    /// connection state: no error path destroys it itself (that would free it twice).
     init(url: AMQPURL, tls: AMQPTLS, heartbeatSeconds: Int, connectTimeout: Duration) throws {
         guard let state = amqp_new_connection() else { throw AMQPError(.notConnected, "rabbitmq-c could not allocate a connection") }
         self.state = state
         self.where_ = url.description
         let socket: OpaquePointer? = url.isTLS ? amqp_ssl_socket_new(state) : amqp_tcp_socket_new(state)
-        guard let socket else {
-            amqp_destroy_connection(state)
-            throw AMQPError(.notConnected, "rabbitmq-c could not create a socket")
-        }
+        guard let socket else { throw AMQPError(.notConnected, "rabbitmq-c could not create a socket") }
         if url.isTLS {
             if let caFile = tls.caFile {
                 let status = amqp_ssl_socket_set_cacert(socket, caFile)
                 if status != AMQP_STATUS_OK.rawValue {
-                    amqp_destroy_connection(state)
                     throw AMQPError(.refused, "cannot read the CA file \(caFile): \(Self.describe(status))")
                 }
             }
@@ -48,21 +47,15 @@ final class AMQPConnection {
         var timeout = timeval(tv_sec: Int(connectTimeout.components.seconds), tv_usec: 0)
         let opened = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
         guard opened == AMQP_STATUS_OK.rawValue else {
-            amqp_destroy_connection(state)
             throw AMQPError(.notConnected, "cannot connect to \(url): \(Self.describe(opened))")
         }
-        do {
-            try check(tesp_amqp_login_plain(state, url.virtualHost, 131_072, Int32(heartbeatSeconds), url.user, url.password), "login")
-            amqp_channel_open(state, Self.channel)
-            try check(amqp_get_rpc_reply(state), "opening a channel")
-            amqp_confirm_select(state, Self.channel)
-            try check(amqp_get_rpc_reply(state), "turning on publisher confirms")
-            amqp_channel_open(state, Self.questions)
-            try check(amqp_get_rpc_reply(state), "opening a channel")
-        } catch {
-            amqp_destroy_connection(state)
-            throw error
-        }
+        try check(tesp_amqp_login_plain(state, url.virtualHost, 131_072, Int32(heartbeatSeconds), url.user, url.password), "login")
+        amqp_channel_open(state, Self.channel)
+        try check(amqp_get_rpc_reply(state), "opening a channel")
+        amqp_confirm_select(state, Self.channel)
+        try check(amqp_get_rpc_reply(state), "turning on publisher confirms")
+        amqp_channel_open(state, Self.questions)
+        try check(amqp_get_rpc_reply(state), "opening a channel")
     }
 
     deinit {

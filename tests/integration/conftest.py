@@ -45,9 +45,14 @@ def ftp(tmp_path_factory):
 
 
 class _UploadHandler(SimpleHTTPRequestHandler):
-    """GET serves files; PUT stores the body (what TESP does to publish outputs over HTTP)."""
+    """GET serves files; PUT stores the body (what TESP does to publish outputs over HTTP) and appends the path to
+    `.puts` in the served directory, so that a test can tell how many times a job sent its output."""
+
+    puts_lock = threading.Lock()
 
     def do_PUT(self):
+        with self.puts_lock, open(Path(self.directory) / ".puts", "a") as puts:
+            puts.write(self.path + "\n")
         target = Path(self.directory) / self.path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         remaining = int(self.headers.get("Content-Length", "0"))

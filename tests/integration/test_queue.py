@@ -5,6 +5,7 @@ carries."""
 import hashlib
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -79,3 +80,73 @@ def test_an_executor_error_comes_back_through_the_queue(queue_tesp):
     assert task["state"] == "EXECUTOR_ERROR", task
     assert [e["exit_code"] for e in task["logs"][0]["logs"]] == [3]
     assert task["logs"][0]["logs"][0]["stderr"] == "bad\n"
+
+
+def puts(root, prefix: str) -> dict:
+    """How many times each output under `prefix` was sent."""
+    counts = {}
+    log = root / ".puts"
+    for line in (log.read_text().splitlines() if log.exists() else []):
+        if line.startswith(prefix):
+            counts[line] = counts.get(line, 0) + 1
+    return counts
+
+
+def queue_stack(tmp_path, mongodb_uri, rest_pulsar, broker, manager: str, **settings):
+    """A Pulsar of its own (its own manager's queues on `broker`) and a TESP for it: no other TESP takes its updates."""
+    pulsar = PulsarQueueMode(tmp_path / "pulsar", broker.url, manager=manager).start()
+    backends = [{"name": "mq-" + manager, "transport": "amqp", "url": broker.url, "manager": manager}]
+    tesp = Tesp(tmp_path, mongodb_uri, rest_pulsar, database="tesp_mq_" + uuid.uuid4().hex[:8],
+                TESP_BACKENDS=json.dumps(backends), TESP_TRANSFER__STAGING_DIRECTORY=str(tmp_path / "staging"),
+                **settings)
+    return pulsar, tesp
+
+
+def sending_task(base: str, name: str, command: str) -> dict:
+    return {"outputs": [{"url": f"{base}/{name}", "path": "/data/out"}],
+            "executors": [executor(["sh", "-c", command + " && echo $$ > /data/out"])]}
+
+
+def test_tesp_killed_with_20_tasks_in_flight_finishes_each_once(tmp_path, mongodb_uri, pulsar, broker, http_files):
+    root, base = http_files
+    queue_pulsar, tesp = queue_stack(tmp_path, mongodb_uri, pulsar, broker, "kill9")
+    tesp.start()
+    try:
+        prefix = f"/kill9-{uuid.uuid4().hex[:6]}/"
+        ids = [create(tesp.api, sending_task(base, f"{prefix[1:]}{i}", "sleep 4")) for i in range(20)]
+        wait_for_state(tesp.api, ids[0], {"INITIALIZING", "RUNNING"}, timeout=60)
+        tesp.kill()
+        tesp.start()
+        states = [wait_for_state(tesp.api, i, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=180)["state"] for i in ids]
+        assert states == ["COMPLETE"] * 20, states
+        counts = puts(root, prefix)
+        assert sorted(counts) == sorted(f"{prefix}{i}" for i in range(20)) and set(counts.values()) == {1}, counts
+    finally:
+        tesp.stop()
+        queue_pulsar.stop()
+
+
+def test_a_broker_outage_mid_run_loses_no_update(tmp_path, mongodb_uri, pulsar, http_files):
+    root, base = http_files
+    broker = RabbitMQ(tmp_path / "rabbitmq").start()
+    queue_pulsar, tesp = queue_stack(tmp_path, mongodb_uri, pulsar, broker, "outage")
+    tesp.start()
+    try:
+        prefix = f"/outage-{uuid.uuid4().hex[:6]}/"
+        # Two finish while the broker is down, one after it is back.
+        ids = [create(tesp.api, sending_task(base, f"{prefix[1:]}{i}", f"sleep {s}")) for i, s in enumerate([6, 6, 45])]
+        for task_id in ids:
+            wait_for_state(tesp.api, task_id, "RUNNING", timeout=60)
+        broker.stop()
+        time.sleep(30)
+        assert {get(tesp.api, i, "MINIMAL")["state"] for i in ids} == {"RUNNING"}
+        assert puts(root, prefix) == {f"{prefix}0": 1, f"{prefix}1": 1}  # the jobs went on without the broker
+        broker.start()
+        states = [wait_for_state(tesp.api, i, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=120)["state"] for i in ids]
+        assert states == ["COMPLETE"] * 3, states
+        assert set(puts(root, prefix).values()) == {1}
+        assert "Lost the connection to the broker" in tesp.log() or "Cannot connect to the broker" in tesp.log()
+    finally:
+        tesp.stop()
+        queue_pulsar.stop()
+        broker.stop_all()
