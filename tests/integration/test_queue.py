@@ -150,3 +150,64 @@ def test_a_broker_outage_mid_run_loses_no_update(tmp_path, mongodb_uri, pulsar, 
         tesp.stop()
         queue_pulsar.stop()
         broker.stop_all()
+
+
+def test_pulsar_restarted_mid_run_ends_the_task_clearly(tmp_path, mongodb_uri, pulsar, broker, http_files):
+    root, base = http_files
+    queue_pulsar, tesp = queue_stack(tmp_path, mongodb_uri, pulsar, broker, "restart")
+    tesp.start()
+    try:
+        prefix = f"/restart-{uuid.uuid4().hex[:6]}/"
+        task_id = create(tesp.api, sending_task(base, f"{prefix[1:]}0", "sleep 20"))
+        wait_for_state(tesp.api, task_id, "RUNNING", timeout=60)
+        time.sleep(1)
+        queue_pulsar.stop()  # Pulsar's shutdown ends its jobs
+        queue_pulsar.start()
+        task = wait_for_state(tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=90)
+        # Pulsar 0.16 cannot recover a queued_python job whose process ended with it, and publishes "lost".
+        assert task["state"] == "SYSTEM_ERROR", task
+        assert task["logs"][0]["system_logs"] == ["Pulsar 'mq-restart' lost the job"], task
+        assert puts(root, prefix) == {}  # it never ran to its end, and was not started again
+    finally:
+        tesp.stop()
+        queue_pulsar.stop()
+
+
+def test_one_rest_and_one_queue_backend_share_the_tasks(tmp_path, mongodb_uri, pulsar, broker, http_files):
+    root, base = http_files
+    queue_pulsar = PulsarQueueMode(tmp_path / "pulsar", broker.url, manager="mixed").start()
+    backends = [{"name": "rest", "url": pulsar.url, "token": pulsar.token},
+                {"name": "queue", "transport": "amqp", "url": broker.url, "manager": "mixed"}]
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_mix_" + uuid.uuid4().hex[:8],
+                TESP_BACKENDS=json.dumps(backends), TESP_ENGINE__PLACEMENT="least-loaded").start()
+    try:
+        prefix = f"/mixed-{uuid.uuid4().hex[:6]}/"
+        ids = [create(tesp.api, sending_task(base, f"{prefix[1:]}{i}", "sleep 3")) for i in range(6)]
+        tasks = [wait_for_state(tesp.api, i, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=120) for i in ids]
+        assert [t["state"] for t in tasks] == ["COMPLETE"] * 6, tasks
+        placed = [t["logs"][0]["metadata"]["tesp_backend"] for t in tasks]
+        # Least-loaded: with 6 tasks at once, each backend has some (3 and 3 when they start at the same pace).
+        assert placed.count("rest") >= 2 and placed.count("queue") >= 2, placed
+        assert set(puts(root, prefix).values()) == {1}
+        ready = requests.get(tesp.url + "/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        text = requests.get(tesp.url + "/metrics", timeout=10).text
+        assert re.search(r'^tesp_amqp_connected\{broker="127.0.0.1:%d"\} 1' % broker.port, text, re.M), text
+    finally:
+        tesp.stop()
+        queue_pulsar.stop()
+
+
+def test_a_malformed_or_unknown_status_message_is_dropped_and_the_next_task_runs(queue_tesp):
+    import kombu
+    tesp = queue_tesp
+    with kombu.Connection(tesp.env["TESP_BACKENDS"] and json.loads(tesp.env["TESP_BACKENDS"])[0]["url"].replace(
+            "guest@", "guest:guest@")) as connection:
+        producer = connection.Producer()
+        exchange = kombu.Exchange("pulsar", "direct", durable=True)
+        for body in ["not json", {"status": "running"}, {"job_id": "tesp-unknown", "status": "complete", "complete": "true"}]:
+            producer.publish(body, exchange=exchange, routing_key="pulsar__status_update", serializer="json")
+    task_id = create(tesp.api, {"executors": [executor(["echo", "still fine"])]})
+    task = wait_for_state(tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=60)
+    assert task["state"] == "COMPLETE" and task["logs"][0]["logs"][0]["stdout"] == "still fine\n", task
+    assert tesp.log().count("Dropped a status message that is not a Pulsar status") >= 2
