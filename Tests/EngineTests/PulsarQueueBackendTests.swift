@@ -207,4 +207,45 @@ import Transfer
         #expect(queue.record.launches.isEmpty)  // Pulsar already has it: not sent again
         #expect(try await backend.state(of: job(md5), logger: logger) == .running)
     }
+
+    @Test func aCancelWaitsForPulsarToSayTheJobStopped() async throws {
+        let queue = FakePulsarMessages()
+        let backend = backend(queue)
+        let job = job(md5)
+        _ = try await backend.submit(job, logger: logger)
+        backend.record(status("running"), for: job.jobID)
+        let cancel = Task { try await backend.cancel(job, logger: logger) }
+        let finished = Finished()
+        Task {
+            _ = try? await cancel.value
+            await finished.set()
+        }
+        try await advance(clock, by: .milliseconds(250), steps: 20) { queue.record.kills == ["tesp-t1"] }
+        backend.record(status("cancelled", finished: true), for: job.jobID)
+        // Well within the answer timeout (10 s).
+        try await advance(clock, by: .milliseconds(250), steps: 8) { await finished.value }
+        #expect(try await cancel.value.isEmpty)
+    }
+
+    @Test func aCancelPulsarNeverConfirmsFailsAfterTheAnswerTimeout() async throws {
+        let queue = FakePulsarMessages()
+        let backend = backend(queue)
+        let job = job(md5)
+        _ = try await backend.submit(job, logger: logger)
+        let cancel = Task { try await backend.cancel(job, logger: logger) }
+        let finished = Finished()
+        Task {
+            _ = try? await cancel.value
+            await finished.set()
+        }
+        try await advance(clock, by: .milliseconds(500), steps: 100) { await finished.value }
+        await #expect {
+            _ = try await cancel.value
+        } throws: { ($0 as? TaskFailure).map { "\($0)".contains("did not say the job stopped") } ?? false }
+    }
+}
+
+private actor Finished {
+    var value = false
+    func set() { value = true }
 }

@@ -4,6 +4,7 @@ No Docker engine runs here: the compose file is validated with `docker-compose c
 linted with hadolint; building and running the images is left to machines with Docker.
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -46,15 +47,24 @@ def test_swagger_ui_lists_the_operations_in_a_browser(tesp_server, tmp_path):
 def test_the_compose_file_is_valid():
     result = subprocess.run(["docker-compose", "-f", str(REPO / "docker-compose.yaml"), "config"],
                             capture_output=True, text=True,
-                            env={**os.environ, "PULSAR_TOKEN": "test-token", "MINIO_PASSWORD": "test-minio"})
+                            env={**os.environ, "PULSAR_TOKEN": "test-token", "MINIO_PASSWORD": "test-minio",
+                                 "RABBITMQ_PASSWORD": "test-rabbit"})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"tesp", "mongodb", "pulsar", "ftp", "minio", "minio-setup"}
+    assert set(services) == {"tesp", "mongodb", "pulsar", "rabbitmq", "pulsar-amqp", "ftp", "minio", "minio-setup"}
     assert services["mongodb"]["image"].startswith("mongo")
     assert services["tesp"]["environment"]["TESP_PROFILE"] == "dev-docker"
     assert all(services["tesp"]["depends_on"][name]["condition"] == "service_healthy"
-               for name in ("mongodb", "pulsar", "ftp", "minio"))
+               for name in ("mongodb", "pulsar", "rabbitmq", "ftp", "minio"))
+    # Two backends: REST, and message-queue through the broker with the password RabbitMQ was given; the queue-mode
+    # Pulsar publishes no port, and reaches the same broker.
+    backends = json.loads(services["tesp"]["environment"]["TESP_BACKENDS"])
+    assert [b.get("transport", "rest") for b in backends] == ["rest", "amqp"]
+    assert backends[1]["url"].startswith("amqp://tesp@rabbitmq:5672")
+    assert backends[1]["password"] == services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_PASS"] == "test-rabbit"
+    assert "ports" not in services["pulsar-amqp"]
+    assert services["pulsar-amqp"]["environment"]["PULSAR_MESSAGE_QUEUE_URL"] == "amqp://tesp:test-rabbit@rabbitmq:5672//"
     # TESP reaches MinIO by its service name, with the same secret MinIO was given.
     assert services["minio"]["image"].startswith("minio/minio")
     assert services["tesp"]["environment"]["TESP_S3__ENDPOINT"] == "http://minio:9000"

@@ -5,6 +5,7 @@ carries."""
 import hashlib
 import json
 import re
+import subprocess
 import time
 import uuid
 
@@ -211,3 +212,27 @@ def test_a_malformed_or_unknown_status_message_is_dropped_and_the_next_task_runs
     task = wait_for_state(tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=60)
     assert task["state"] == "COMPLETE" and task["logs"][0]["logs"][0]["stdout"] == "still fine\n", task
     assert tesp.log().count("Dropped a status message that is not a Pulsar status") >= 2
+
+
+def job_processes(marker: str) -> list:
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if marker in line and "ps -eo" not in line]
+
+
+def test_a_cancel_kills_the_job_through_the_queue(queue_tesp):
+    tesp = queue_tesp
+    marker = "mq-cancel-" + uuid.uuid4().hex[:8]
+    task_id = create(tesp.api, {"executors": [executor(["sh", "-c", f"sleep 300; echo {marker}"])]})
+    wait_for_state(tesp.api, task_id, "RUNNING", timeout=60)
+    deadline = time.monotonic() + 30
+    while not job_processes(marker):
+        assert time.monotonic() < deadline, "the executor never started"
+        time.sleep(0.2)
+    assert requests.post(f"{tesp.api}/tasks/{task_id}:cancel", timeout=10).status_code == 200
+    task = wait_for_state(tesp.api, task_id, "CANCELED", timeout=60)
+    # Pulsar said the job ended: no line saying it may still run, and its processes are gone.
+    assert not any("may still be running" in line for line in task["logs"][0].get("system_logs", [])), task
+    deadline = time.monotonic() + 20
+    while job_processes(marker):
+        assert time.monotonic() < deadline, job_processes(marker)
+        time.sleep(0.2)

@@ -235,12 +235,31 @@ final class PulsarQueueBackend: ComputeBackend {
 
     // MARK: Cancel and clean
 
-    /// Sends `kill`; the executors' records come only with a final status, so none are known yet.
+    /// Sends `kill` and waits, up to ``Settings/answerTimeout``, for Pulsar to say the job ended. Pulsar 0.16
+    /// publishes nothing when a job it killed ends, so the backend asks for the status every couple of seconds.
+    /// - Returns: what the executors recorded, if the job reported before it stopped.
+    /// - Throws: ``TaskFailure`` when Pulsar does not say so in time (the task is canceled, with a line that says
+    ///   the job may still be running).
     func cancel(_ job: BackendJob, logger: Logger) async throws -> [TESExecutorLog] {
         try await call("cancel of the Pulsar job") { try await queue.kill(jobID: job.jobID) }
-        guard let status = known.withLock({ $0[job.jobID]?.status }), status.isFinished else { return [] }
-        return JobReport(parsing: status.jobStdout).files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)).executorLogs } ?? []
+        let deadline = clock.now.adding(settings.answerTimeout)
+        var nextRequest = clock.now
+        while true {
+            if let status = known.withLock({ $0[job.jobID]?.status }), status.isFinished {
+                return JobReport(parsing: status.jobStdout).files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)).executorLogs } ?? []
+            }
+            if clock.now >= deadline {
+                throw TaskFailure("Pulsar '\(name)' did not say the job stopped within \(settings.answerTimeout) of the kill")
+            }
+            if clock.now >= nextRequest {
+                nextRequest = clock.now.adding(Self.cancelStatusInterval)
+                try? await queue.requestStatus(jobID: job.jobID)
+            }
+            try await clock.sleep(for: .milliseconds(250))
+        }
     }
+
+    static let cancelStatusInterval = Duration.seconds(2)
 
     /// Forgets the job. Pulsar 0.16 has no message that removes a job's directory; the job script removed the
     /// task's files as it ended, and Pulsar's own small files stay for its operator.
