@@ -185,6 +185,34 @@ import Testing
         #expect(settings.backends[1].staging == .pulsar && settings.backends[1].trusted)
     }
 
+    @Test func queueBackendsAreReadAndCheckedNamingTheKey() throws {
+        let settings = try base.load(
+            """
+            [[default.backends]]
+            name = "site-c"
+            transport = "amqp"
+            url = "amqps://tesp@broker.example.org:5671/galaxy"
+            password_file = "/run/secrets/broker"
+            manager = "slurm"
+            amqp_ca_file = "/etc/ssl/broker-ca.pem"
+            """
+        )
+        let backend = try #require(settings.backends.first)
+        #expect(backend.transport == .amqp && backend.kind == .pulsar && backend.manager == "slurm")
+        #expect(backend.passwordFile == "/run/secrets/broker" && backend.amqpCAFile == "/etc/ssl/broker-ca.pem" && backend.amqpVerify)
+        #expect(settings.engine.queueStatusRequestSeconds == 1800 && settings.engine.queueAnswerSeconds == 120)
+        for (table, key) in [
+            ("transport = \"amqp\"\nurl = \"http://broker\"", "backends[0].url"),
+            ("transport = \"amqp\"\nurl = \"amqp://b\"\nkind = \"tes\"", "backends[0].transport"),
+            ("transport = \"amqp\"\nurl = \"amqp://b\"\npassword = \"p\"\npassword_file = \"/f\"", "backends[0].password_file"),
+            ("transport = \"stomp\"\nurl = \"amqp://b\"", "transport"),
+            ("url = \"amqp://b\"", "backends[0].url"),
+        ] {
+            let failure = base.failure("[[default.backends]]\nname = \"a\"\n" + table + "\n")
+            #expect(failure.contains(key), "\(failure)")
+        }
+    }
+
     @Test func backendsComeFromTheEnvironmentAsJSON() throws {
         let settings = try base.load(
             nil,
