@@ -194,43 +194,14 @@ final class PulsarQueueBackend: ComputeBackend {
         guard let status = known.withLock({ $0[job.jobID]?.status }), status.isFinished else {
             return .systemError("Pulsar '\(name)' said the job ended, then nothing more about it", executors: [])
         }
-        switch status.state {
-        case .lost:
-            return .systemError("Pulsar '\(name)' lost the job", executors: [])
-        case .cancelled:
-            return .systemError("the job was cancelled on Pulsar '\(name)', not by this server", executors: [])
-        default:
-            break
-        }
+        if let outcome = PulsarJobOutcome.unexpectedEnd(status, on: name) { return outcome }
         let report = JobReport(parsing: status.jobStdout)
-        let records = report.files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)) }
-        let executors = records?.executorLogs ?? []
-        guard status.state == .complete, status.returnCode == 0 else {
-            let code = status.returnCode.map(String.init) ?? "none"
-            let detail = Redaction.redact(String(status.jobStderr.suffix(2000)))
-            if records == nil, status.state == .failed,
-                let failure = await staging.explainFailedFetch(
-                    job, on: name, detail: (status.stderr + status.jobStderr).trimmingCharacters(in: .whitespacesAndNewlines))
-            {
-                return .systemError(failure, executors: [])
-            }
-            if PulsarRESTBackend.couldNotStart(status, records: records) {
-                return .notStarted("Pulsar '\(name)' could not start the job script (exit code 126): \(detail)")
-            }
-            return .systemError("the job script failed on Pulsar '\(name)' (state \(status.state), exit code \(code)): \(detail)", executors: executors)
-        }
-        guard let records, records.finished else {
-            return .systemError(
-                "the job ended without reporting its executors (its stdout, which Pulsar's status carries, has no report: is Pulsar's "
-                    + "maximum_stream_size set?)",
-                executors: executors)
-        }
-        if records.stoppedOnFailure { return .executorError(executors: executors) }
-        do {
-            return .complete(executors: executors, outputs: try await staging.stageOut(job, on: QueuedJobFiles(name: name, report: report), logger: logger))
-        } catch let failure as TaskFailure {
-            return .systemError(failure.description, executors: executors)
-        }
+        return try await PulsarJobOutcome.of(
+            job, status: status, records: Self.records(in: report), on: name,
+            staging: staging, files: QueuedJobFiles(name: name, report: report),
+            noRecords: "the job ended without reporting its executors (its stdout, which Pulsar's status carries, has no report: is "
+                + "Pulsar's maximum_stream_size set?)",
+            logger: logger)
     }
 
     // MARK: Cancel and clean
@@ -246,7 +217,7 @@ final class PulsarQueueBackend: ComputeBackend {
         var nextRequest = clock.now
         while true {
             if let status = known.withLock({ $0[job.jobID]?.status }), status.isFinished {
-                return JobReport(parsing: status.jobStdout).files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)).executorLogs } ?? []
+                return Self.records(in: JobReport(parsing: status.jobStdout))?.executorLogs ?? []
             }
             if clock.now >= deadline {
                 throw TaskFailure("Pulsar '\(name)' did not say the job stopped within \(settings.answerTimeout) of the kill")
@@ -260,6 +231,11 @@ final class PulsarQueueBackend: ComputeBackend {
     }
 
     static let cancelStatusInterval = Duration.seconds(2)
+
+    /// The executor records a job reported, if it did.
+    static func records(in report: JobReport) -> JobRecords? {
+        report.files[JobScript.recordsPath].map { JobRecords(parsing: Data($0.utf8)) }
+    }
 
     /// Forgets the job. Pulsar 0.16 has no message that removes a job's directory; the job script removed the
     /// task's files as it ended, and Pulsar's own small files stay for its operator.

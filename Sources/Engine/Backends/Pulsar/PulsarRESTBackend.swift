@@ -138,44 +138,10 @@ final class PulsarRESTBackend: ComputeBackend {
 
     func collect(_ job: BackendJob, logger: Logger) async throws -> JobOutcome {
         let status = try await call("status of the Pulsar job", logger: logger) { try await pulsar.status(jobID: job.jobID) }
-        switch status.state {
-        case .lost:
-            return .systemError("Pulsar '\(name)' lost the job", executors: [])
-        case .cancelled:
-            return .systemError("the job was cancelled on Pulsar '\(name)', not by this server", executors: [])
-        default:
-            break
-        }
-        let records = try await downloadRecords(job, logger: logger)
-        let executors = records?.executorLogs ?? []
-        guard status.state == .complete, status.returnCode == 0 else {
-            let code = status.returnCode.map(String.init) ?? "none"
-            let detail = Redaction.redact(String(status.jobStderr.suffix(2000)))
-            if records == nil, status.state == .failed,
-                let failure = await staging.explainFailedFetch(
-                    job, on: name, detail: (status.stderr + status.jobStderr).trimmingCharacters(in: .whitespacesAndNewlines)
-                )
-            {
-                return .systemError(failure, executors: [])
-            }
-            if Self.couldNotStart(status, records: records) {
-                return .notStarted("Pulsar '\(name)' could not start the job script (exit code 126): \(detail)")
-            }
-            return .systemError(
-                "the job script failed on Pulsar '\(name)' (state \(status.state), exit code \(code)): \(detail)",
-                executors: executors
-            )
-        }
-        guard let records, records.finished else {
-            return .systemError("the job ended without recording its executors", executors: executors)
-        }
-        // Outputs are published only when every executor succeeded (see the README).
-        if records.stoppedOnFailure { return .executorError(executors: executors) }
-        do {
-            return .complete(executors: executors, outputs: try await staging.stageOut(job, on: pulsar, logger: logger))
-        } catch let failure as TaskFailure {
-            return .systemError(failure.description, executors: executors)
-        }
+        if let outcome = PulsarJobOutcome.unexpectedEnd(status, on: name) { return outcome }
+        return try await PulsarJobOutcome.of(
+            job, status: status, records: try await downloadRecords(job, logger: logger), on: name, staging: staging, files: pulsar,
+            noRecords: "the job ended without recording its executors", logger: logger)
     }
 
     /// Pulsar 0.16 writes each job's command file and executes it while other threads fork for other jobs; under
