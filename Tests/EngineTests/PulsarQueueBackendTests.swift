@@ -77,6 +77,25 @@ import Transfer
         #expect(queue.record.statusRequests.isEmpty)
     }
 
+    @Test func anUpdateWakesTheRunnerFollowingTheJob() async throws {
+        let queue = FakePulsarMessages()
+        let backend = backend(queue)
+        let job = job(md5)
+        let change = try #require(backend.nextChange(of: job))
+        #expect(backend.nextChange(of: job) === change)  // one signal per job until it fires
+        backend.record(status("running"), for: "tesp-other")
+        #expect(!change.isFired)
+        backend.record(status("running"), for: job.jobID)
+        #expect(change.isFired)
+        #expect(backend.nextChange(of: job) !== change)
+        // The runner's wait ends at the change, long before its poll interval, and says it was not a cancel.
+        let cancel = OneShotSignal()
+        let next = try #require(backend.nextChange(of: job))
+        let waited = Task { await cancel.wait(upTo: .seconds(3600), clock: clock, orUntil: next) }
+        backend.record(status("complete", finished: true, returnCode: 0), for: job.jobID)
+        #expect(await waited.value == false)
+    }
+
     @Test func aLateUpdateDoesNotUndoTheEnd() async throws {
         let queue = FakePulsarMessages()
         let backend = backend(queue)

@@ -36,7 +36,20 @@ public protocol ComputeBackend: Sendable {
 
     /// A short description of the backend (its version) when it answers. - Throws: when it does not.
     func health() async throws -> String
+
+    /// For a backend that is told of its jobs' changes (Pulsar over a message queue): a signal that fires at the
+    /// job's next change, so that the runner looks at once instead of on its next poll, and polls only every
+    /// ``pushedPollInterval``. `nil` (the default): the runner polls as usual.
+    func nextChange(of job: BackendJob) -> OneShotSignal?
 }
+
+extension ComputeBackend {
+    public func nextChange(of job: BackendJob) -> OneShotSignal? { nil }
+}
+
+/// How often the runner still calls ``ComputeBackend/state(of:logger:)`` for a job whose changes are pushed: the
+/// backend's safety nets (asking a silent job again, noticing an unanswered request) run from those calls.
+let pushedPollInterval = Duration.seconds(60)
 
 /// One task as a backend sees it.
 public struct BackendJob: Sendable {

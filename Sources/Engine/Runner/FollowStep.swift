@@ -22,13 +22,18 @@ extension TaskRunner {
             return
         }
         while true {
+            // A backend told of changes wakes this loop at once; then polls are only its safety net.
+            let change = backend.nextChange(of: job)
+            let wait = change == nil ? interval : max(interval, pushedPollInterval)
             if listening {
-                if await cancel.wait(upTo: interval, clock: clock) {
+                if await cancel.wait(upTo: wait, clock: clock, orUntil: change) {
                     // A cancel request: the next step sees CANCELING in the store. A signal the store does not
                     // confirm (a cancel that raced with the end of the task) is not listened to again.
                     if try await store.get(id: id, view: .minimal).state != task.state { return }
                     listening = false
                 }
+            } else if let change {
+                _ = await change.wait(upTo: wait, clock: clock)
             } else {
                 try await clock.sleep(for: interval)
             }

@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// Waiting ends when the signal fires, when the time is up, or when the waiting task is cancelled (engine
 /// shutdown), and the caller can tell the first from the others.
-final class OneShotSignal: Sendable {
+public final class OneShotSignal: Sendable {
     private struct State {
         var fired = false
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -13,9 +13,9 @@ final class OneShotSignal: Sendable {
 
     private let state = Mutex(State())
 
-    var isFired: Bool { state.withLock { $0.fired } }
+    public var isFired: Bool { state.withLock { $0.fired } }
 
-    func fire() {
+    public func fire() {
         let waiters = state.withLock { state in
             state.fired = true
             defer { state.waiters = [:] }
@@ -24,9 +24,12 @@ final class OneShotSignal: Sendable {
         for waiter in waiters.values { waiter.resume() }
     }
 
-    /// Waits up to `duration` of `clock`'s time. - Returns: whether the signal fired.
-    func wait(upTo duration: Duration, clock: any EngineClock = SystemClock()) async -> Bool {
+    public init() {}
+
+    /// Waits up to `duration` of `clock`'s time, or until `other` fires. - Returns: whether this signal fired.
+    func wait(upTo duration: Duration, clock: any EngineClock = SystemClock(), orUntil other: OneShotSignal? = nil) async -> Bool {
         if isFired { return true }
+        if other?.isFired == true { return false }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try? await clock.sleep(for: duration)
@@ -35,6 +38,12 @@ final class OneShotSignal: Sendable {
             group.addTask {
                 await self.waitUntilFired()
                 return self.isFired
+            }
+            if let other {
+                group.addTask {
+                    await other.waitUntilFired()
+                    return self.isFired
+                }
             }
             let first = await group.next() ?? false
             group.cancelAll()

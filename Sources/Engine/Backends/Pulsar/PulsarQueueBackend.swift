@@ -45,6 +45,8 @@ final class PulsarQueueBackend: ComputeBackend {
     private let settings: Settings
     private let clock: any EngineClock
     private let known = Mutex<[String: Known]>([:])
+    /// Fired at a job's next update: the runner following it looks at once.
+    private let changes = Mutex<[String: OneShotSignal]>([:])
     /// Pulsar's consumers on its setup queue at the last health check (a change from 0 means it reconnected).
     private let lastConsumers = Mutex<Int?>(nil)
     private let logger: Logger
@@ -89,6 +91,16 @@ final class PulsarQueueBackend: ComputeBackend {
             entry.unansweredSince = nil
             if !(entry.status?.isFinished ?? false) || status.isFinished { entry.status = status }
             known[jobID] = entry
+        }
+        changes.withLock { $0.removeValue(forKey: jobID) }?.fire()
+    }
+
+    func nextChange(of job: BackendJob) -> OneShotSignal? {
+        changes.withLock { changes in
+            if let signal = changes[job.jobID], !signal.isFired { return signal }
+            let signal = OneShotSignal()
+            changes[job.jobID] = signal
+            return signal
         }
     }
 
@@ -241,6 +253,7 @@ final class PulsarQueueBackend: ComputeBackend {
     /// task's files as it ended, and Pulsar's own small files stay for its operator.
     func clean(_ job: BackendJob, logger: Logger) async throws {
         _ = known.withLock { $0.removeValue(forKey: job.jobID) }
+        changes.withLock { $0.removeValue(forKey: job.jobID) }?.fire()
     }
 
     /// Whether a Pulsar consumes the setup queue. When one appears after none (Pulsar restarted, or the broker
