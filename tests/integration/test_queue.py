@@ -194,6 +194,7 @@ def test_one_rest_and_one_queue_backend_share_the_tasks(tmp_path, mongodb_uri, p
         assert ready.status_code == 200, ready.text
         text = requests.get(tesp.url + "/metrics", timeout=10).text
         assert re.search(r'^tesp_amqp_connected\{broker="127.0.0.1:%d"\} 1' % broker.port, text, re.M), text
+        assert re.search(r'^tesp_queue_unanswered_seconds\{backend="queue"\} 0', text, re.M), text
     finally:
         tesp.stop()
         queue_pulsar.stop()

@@ -1,6 +1,7 @@
 import Foundation
 import JobScript
 import Logging
+import Metrics
 import Pulsar
 import Synchronization
 import TES
@@ -259,6 +260,11 @@ final class PulsarQueueBackend: ComputeBackend {
     /// Whether a Pulsar consumes the setup queue. When one appears after none (Pulsar restarted, or the broker
     /// came back), every job this process follows is asked for its status again.
     func health() async throws -> String {
+        let now = clock.now
+        let oldest = known.withLock { known in known.values.compactMap(\.unansweredSince).min() }
+        // The update lag that matters: how long the oldest status request has waited for Pulsar's answer.
+        Gauge(label: "tesp_queue_unanswered_seconds", dimensions: [("backend", name)])
+            .record(oldest.map { Double(now.since($0).components.seconds) } ?? 0)
         let consumers: Int
         do {
             consumers = try await queue.setupConsumers()
