@@ -160,9 +160,11 @@ class RabbitMQ:
 
     SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, tls: dict = None):
+        """`tls`: {"cacertfile", "certfile", "keyfile"} for an amqps listener on `tls_port` beside the plain one."""
         self.directory = directory
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
         self.epmd_port = free_port()
         self.dist_port = free_port()
         self.node = f"tesp{self.port}@localhost"
@@ -170,8 +172,12 @@ class RabbitMQ:
         self.process = None
         self.epmd = None
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users.guest = true\n")
+        conf = f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users.guest = true\n"
+        if tls:
+            conf += (f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\nssl_options.cacertfile = {tls['cacertfile']}\n"
+                     f"ssl_options.certfile = {tls['certfile']}\nssl_options.keyfile = {tls['keyfile']}\n"
+                     "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n")
+        (directory / "rabbitmq.conf").write_text(conf)
         (directory / "enabled_plugins").write_text("[].\n")
 
     def _env(self) -> dict:

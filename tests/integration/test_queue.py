@@ -4,6 +4,7 @@ files are moved on the Pulsar host; the job reports its executors on its stdout,
 carries."""
 import hashlib
 import json
+import os
 import re
 import subprocess
 import time
@@ -237,3 +238,49 @@ def test_a_cancel_kills_the_job_through_the_queue(queue_tesp):
     while job_processes(marker):
         assert time.monotonic() < deadline, job_processes(marker)
         time.sleep(0.2)
+
+
+def make_tls_files(directory) -> dict:
+    """A CA of the test's own and a server certificate for `localhost`, signed by it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    run = lambda *args: subprocess.run(args, cwd=directory, check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tesp test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr")
+    (directory / "san.ext").write_text("subjectAltName = DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
+    for name in ("server.key", "server.pem", "ca.pem"):
+        os.chmod(directory / name, 0o644)
+    return {"cacertfile": str(directory / "ca.pem"), "certfile": str(directory / "server.pem"),
+            "keyfile": str(directory / "server.key")}
+
+
+def test_amqps_with_a_private_ca(tmp_path, mongodb_uri, pulsar):
+    tls = make_tls_files(tmp_path / "tls")
+    broker = RabbitMQ(tmp_path / "rabbitmq", tls=tls).start()
+    queue_pulsar = PulsarQueueMode(tmp_path / "pulsar", broker.url, manager="tls").start()
+    url = f"amqps://guest@localhost:{broker.tls_port}//"
+    backends = [{"name": "tls", "transport": "amqp", "url": url, "password": "guest", "manager": "tls",
+                 "amqp_ca_file": tls["cacertfile"]},
+                {"name": "tls-unknown-ca", "transport": "amqp", "url": url, "password": "guest", "manager": "tls-other"}]
+    tesp = Tesp(tmp_path, mongodb_uri, pulsar, database="tesp_tls_" + uuid.uuid4().hex[:8],
+                TESP_BACKENDS=json.dumps(backends), TESP_ENGINE__HEALTH_INTERVAL_SECONDS="1").start()
+    try:
+        task_id = create(tesp.api, {"executors": [executor(["echo", "over tls"])],
+                                    "resources": {"backend_parameters": {"tesp_backend": "tls"}}})
+        task = wait_for_state(tesp.api, task_id, {"COMPLETE", "SYSTEM_ERROR", "EXECUTOR_ERROR"}, timeout=60)
+        assert task["state"] == "COMPLETE" and task["logs"][0]["logs"][0]["stdout"] == "over tls\n", task
+        # Without the CA, the broker's certificate is refused: that backend goes down (a backend counts as up until
+        # its first check has failed, and each check waits a little for a connection), and the log says why.
+        deadline = time.monotonic() + 30
+        while (ready := requests.get(tesp.url + "/readyz", timeout=10)).status_code != 503:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.5)
+        assert ready.json()["checks"]["backend tls-unknown-ca"] == "unavailable", ready.text
+        assert ready.json()["checks"]["backend tls"] == "ok", ready.text
+        assert "SSL peer cert verification failed" in tesp.log()
+    finally:
+        tesp.stop()
+        queue_pulsar.stop()
+        broker.stop_all()
