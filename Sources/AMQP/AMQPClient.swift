@@ -80,6 +80,15 @@ public final class AMQPClient: Service, Sendable {
         case publish(routingKey: String, body: [UInt8], CheckedContinuation<Void, any Error>)
         case ack(tag: UInt64, connection: UInt64)
         case inspect(queue: String, CheckedContinuation<AMQPQueueInfo, any Error>)
+
+        /// Answers the command's caller with `error` (an ack has no caller).
+        func fail(_ error: any Error) {
+            switch self {
+            case .publish(_, _, let waiter): waiter.resume(throwing: error)
+            case .inspect(_, let waiter): waiter.resume(throwing: error)
+            case .ack: break
+            }
+        }
     }
 
     private struct Shared {
@@ -116,24 +125,22 @@ public final class AMQPClient: Service, Sendable {
     ///   ``Configuration/commandWait`` (the caller retries); ``AMQPError/Code/connectionLost`` when the connection broke before the confirm (the message may
     ///   have arrived: receivers must take duplicates, as Pulsar does).
     public func publish(_ body: [UInt8], routingKey: String) async throws {
-        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-            let refused: AMQPError? = shared.withLock { shared in
-                if shared.stopping || shared.finished { return AMQPError(.stopped, "the connection to \(configuration.url) is closing") }
-                shared.commands.append((.publish(routingKey: routingKey, body: body, waiter), .now))
-                return nil
-            }
-            if let refused { waiter.resume(throwing: refused) }
-        }
+        try await enqueue { .publish(routingKey: routingKey, body: body, $0) }
     }
 
     /// How many messages wait in `queue` and how many consumers it has (one of the declared queues).
     /// - Throws: ``AMQPError``, ``AMQPError/Code/notConnected`` when there has been no connection for
     ///   ``Configuration/commandWait``.
     public func inspect(_ queue: String) async throws -> AMQPQueueInfo {
-        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<AMQPQueueInfo, any Error>) in
+        try await enqueue { .inspect(queue: queue, $0) }
+    }
+
+    /// Hands the thread a command that answers through its continuation (refused at once while closing).
+    private func enqueue<T: Sendable>(_ command: (CheckedContinuation<T, any Error>) -> Command) async throws -> T {
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<T, any Error>) in
             let refused: AMQPError? = shared.withLock { shared in
                 if shared.stopping || shared.finished { return AMQPError(.stopped, "the connection to \(configuration.url) is closing") }
-                shared.commands.append((.inspect(queue: queue, waiter), .now))
+                shared.commands.append((command(waiter), .now))
                 return nil
             }
             if let refused { waiter.resume(throwing: refused) }
@@ -293,11 +300,7 @@ public final class AMQPClient: Service, Sendable {
                     }
                 } catch {
                     fail(Array(commands[(index + 1)...]), AMQPError(.connectionLost, "the connection to \(client.configuration.url) broke"))
-                    switch command {
-                    case .publish(_, _, let waiter): waiter.resume(throwing: error)
-                    case .inspect(_, let waiter): waiter.resume(throwing: error)
-                    case .ack: break
-                    }
+                    command.fail(error)
                     throw error
                 }
             }
@@ -344,13 +347,7 @@ public final class AMQPClient: Service, Sendable {
         }
 
         private func fail(_ commands: [Command], _ error: AMQPError) {
-            for command in commands {
-                switch command {
-                case .publish(_, _, let waiter): waiter.resume(throwing: error)
-                case .inspect(_, let waiter): waiter.resume(throwing: error)
-                case .ack: break
-                }
-            }
+            for command in commands { command.fail(error) }
         }
 
         private static func seconds(_ duration: Duration) -> TimeInterval {

@@ -148,26 +148,9 @@ public struct PulsarClient: PulsarJobs {
         _ = try await call(.POST, "/jobs/\(jobID)/submit", query, operation: "submit")
     }
 
-    /// The `remote_staging` parameter of a submit (read from Pulsar's `client/staging/up.py` and
-    /// `managers/staging/pre.py`): one `remote_transfer` action per input, which Pulsar turns into a GET of its URL.
+    /// The `remote_staging` parameter of a submit: one `remote_transfer` action per input.
     static func remoteStaging(_ inputs: [PulsarRemoteInput]) throws -> String {
-        struct Source: Encodable { let path: String }
-        struct Action: Encodable {
-            let action_type = "remote_transfer"
-            let source: Source
-            let path: String
-            let url: String
-        }
-        struct Entry: Encodable {
-            let name: String
-            let type = "input"
-            let action: Action
-        }
-        struct Staging: Encodable { let setup: [Entry] }
-        let staging = Staging(setup: inputs.map { Entry(name: $0.name, action: Action(source: Source(path: $0.name), path: $0.name, url: $0.url)) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(staging), as: UTF8.self)
+        String(decoding: try PulsarRemoteStaging.encoder.encode(PulsarRemoteStaging(inputs: inputs)), as: UTF8.self)
     }
 
     public func status(jobID: String) async throws -> PulsarJobStatus {

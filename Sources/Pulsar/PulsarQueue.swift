@@ -33,36 +33,53 @@ public struct PulsarLaunch: Sendable, Equatable {
     /// The setup message's body: the same dict as a REST submit (`pulsar/manager_endpoint_util.py` `submit_job`),
     /// with `setup_params` so that Pulsar sets the job up itself, and every file in `remote_staging.setup`.
     public func messageBody() throws -> [UInt8] {
-        struct Source: Encodable { let path: String }
-        struct Action: Encodable {
-            let action_type: String
-            let source: Source?
-            let path: String?
-            let url: String?
-            let contents: String?
-        }
-        struct Entry: Encodable {
-            let name: String
-            let type: String
-            let action: Action
-        }
-        struct Staging: Encodable { let setup: [Entry] }
         struct SetupParams: Encodable { let job_id: String }
         struct Body: Encodable {
             let job_id: String
             let command_line: String
             let setup_params: SetupParams
-            let remote_staging: Staging
+            let remote_staging: PulsarRemoteStaging
         }
-        let entries =
+        let body = Body(
+            job_id: jobID, command_line: commandLine, setup_params: SetupParams(job_id: jobID),
+            remote_staging: PulsarRemoteStaging(files: files, inputs: remoteInputs))
+        return Array(try PulsarRemoteStaging.encoder.encode(body))
+    }
+}
+
+/// A submit's `remote_staging` (read from Pulsar's `client/staging/up.py` and `managers/staging/pre.py`): a
+/// `message` action per file carried inline (text Pulsar writes as is), and a `remote_transfer` action per input
+/// Pulsar fetches itself (a GET of its URL into the inputs directory).
+struct PulsarRemoteStaging: Encodable {
+    private struct Source: Encodable { let path: String }
+    private struct Action: Encodable {
+        let action_type: String
+        let source: Source?
+        let path: String?
+        let url: String?
+        let contents: String?
+    }
+    private struct Entry: Encodable {
+        let name: String
+        let type: String
+        let action: Action
+    }
+
+    private let setup: [Entry]
+
+    init(files: [PulsarLaunch.File] = [], inputs: [PulsarRemoteInput]) {
+        setup =
             files.map { Entry(name: $0.name, type: $0.type.rawValue, action: Action(action_type: "message", source: nil, path: nil, url: nil, contents: $0.contents)) }
-            + remoteInputs.map {
+            + inputs.map {
                 Entry(name: $0.name, type: "input", action: Action(action_type: "remote_transfer", source: Source(path: $0.name), path: $0.name, url: $0.url, contents: nil))
             }
-        let body = Body(job_id: jobID, command_line: commandLine, setup_params: SetupParams(job_id: jobID), remote_staging: Staging(setup: entries))
+    }
+
+    /// Sorted keys and unescaped slashes: the same bytes for the same job every time.
+    static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(body))
+        return encoder
     }
 }
 

@@ -278,13 +278,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     static func token(of backend: Settings.Backend) throws -> String {
         guard !backend.tokenFile.isEmpty else { return backend.token.value }
-        do {
-            var text = try String(contentsOfFile: backend.tokenFile, encoding: .utf8)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            return text
-        } catch {
-            throw SettingsError("setting 'backends' (\(backend.name)): cannot read token_file \(backend.tokenFile)")
-        }
+        return try secret(inFile: backend.tokenFile, key: "token_file", of: backend)
     }
 
     /// A queue backend's broker URL, with the password from `password` or `password_file` when set.
@@ -296,16 +290,19 @@ struct ServeCommand: AsyncParsableCommand {
             throw SettingsError("setting 'backends' (\(backend.name)).url: \(error)")
         }
         if !backend.password.value.isEmpty { url.password = backend.password.value }
-        if !backend.passwordFile.isEmpty {
-            do {
-                var text = try String(contentsOfFile: backend.passwordFile, encoding: .utf8)
-                while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-                url.password = text
-            } catch {
-                throw SettingsError("setting 'backends' (\(backend.name)): cannot read password_file \(backend.passwordFile)")
-            }
-        }
+        if !backend.passwordFile.isEmpty { url.password = try secret(inFile: backend.passwordFile, key: "password_file", of: backend) }
         return url
+    }
+
+    /// A secret a backend's `key` names the file of, without the file's final line breaks.
+    private static func secret(inFile path: String, key: String, of backend: Settings.Backend) throws -> String {
+        do {
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            return text
+        } catch {
+            throw SettingsError("setting 'backends' (\(backend.name)): cannot read \(key) \(path)")
+        }
     }
 
     static func description(of backend: Settings.Backend) -> BackendDescription {

@@ -111,7 +111,7 @@ final class PulsarQueueBackend: ComputeBackend {
     /// Pulsar host but what the messages carry.
     func prepare(_ job: BackendJob, logger: Logger) async throws {
         let routed = Set(staging.routes(of: job).map(\.index))
-        for (index, input) in (job.task.inputs ?? []).enumerated() where !(input.content.map { !$0.isEmpty } ?? false) {
+        for (index, input) in (job.task.inputs ?? []).enumerated() where input.content?.isEmpty ?? true {
             if !routed.contains(index) {
                 throw TaskFailure(
                     "inputs[\(index)]: Pulsar '\(name)' is reached through a message queue, so this input must be one the Pulsar host "
@@ -176,29 +176,12 @@ final class PulsarQueueBackend: ComputeBackend {
             return (entry, ask)
         }
         if ask {
-            do {
-                try await queue.requestStatus(jobID: job.jobID)
-            } catch let error as PulsarError {
-                throw PulsarRESTBackend.backendError(error, retryServerErrors: true)
-            }
+            try await inBackendTerms { try await queue.requestStatus(jobID: job.jobID) }
         }
         if let since = current.unansweredSince, now.since(since) > settings.answerTimeout {
             throw BackendError(.unavailable, "Pulsar '\(name)' has not answered a status request about the job for \(now.since(since))")
         }
-        guard let status = current.status else { return .queued }
-        if status.isFinished {
-            return status.state == .lost ? .lost("Pulsar '\(name)' lost the job") : .finished
-        }
-        switch status.state {
-        case .preprocessing, .queued:
-            return .queued
-        case .running, .postprocessing:
-            return .running
-        case .lost:
-            return .lost("Pulsar '\(name)' lost the job")
-        case .complete, .cancelled, .failed, .other:
-            return .queued
-        }
+        return current.status?.backendState(on: name) ?? .queued
     }
 
     // MARK: Collect
@@ -291,12 +274,6 @@ final class PulsarQueueBackend: ComputeBackend {
     // MARK: Calls
 
     private func call<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        try await settings.retry.run(what, clock: clock, logger: logger) {
-            do {
-                return try await body()
-            } catch let error as PulsarError {
-                throw PulsarRESTBackend.backendError(error, retryServerErrors: true)
-            }
-        }
+        try await settings.retry.runPulsar(what, clock: clock, logger: logger, body)
     }
 }

@@ -83,32 +83,12 @@ final class PulsarRESTBackend: ComputeBackend {
     // MARK: Follow
 
     func state(of job: BackendJob, logger: Logger) async throws -> BackendJobState {
-        let status: PulsarJobStatus
-        do {
-            status = try await pulsar.status(jobID: job.jobID)
-        } catch let error as PulsarError {
-            throw Self.backendError(error, retryServerErrors: true)
-        }
-        if status.isFinished {
-            return status.state == .lost ? .lost("Pulsar '\(name)' lost the job") : .finished
-        }
-        switch status.state {
-        case .preprocessing, .queued:
-            return .queued
-        case .postprocessing:
-            // The script has ended (so its heartbeat has stopped) and Pulsar is about to say how: not dead.
-            return .running
-        case .running:
-            // Pulsar runs the job script, whose first step is the first executor (inputs are staged before the
-            // submit).
-            return try await isAlive(job, logger: logger)
-                ? .running
-                : .lost("the job stopped on Pulsar '\(name)' without finishing: its processes are gone (was Pulsar restarted?)")
-        case .lost:
-            return .lost("Pulsar '\(name)' lost the job")
-        case .complete, .cancelled, .failed, .other:
-            return .queued
-        }
+        let status = try await inBackendTerms { try await pulsar.status(jobID: job.jobID) }
+        let state = status.backendState(on: name)
+        guard state == .running, status.state == .running else { return state }
+        return try await isAlive(job, logger: logger)
+            ? .running
+            : .lost("the job stopped on Pulsar '\(name)' without finishing: its processes are gone (was Pulsar restarted?)")
     }
 
     /// Whether the job script still beats, checked once per heartbeat interval (between checks: yes).
@@ -177,11 +157,7 @@ final class PulsarRESTBackend: ComputeBackend {
 
     func clean(_ job: BackendJob, logger: Logger) async throws {
         _ = heartbeats.withLock { $0.removeValue(forKey: job.jobID) }
-        do {
-            try await pulsar.clean(jobID: job.jobID)
-        } catch let error as PulsarError {
-            throw Self.backendError(error, retryServerErrors: true)
-        }
+        try await inBackendTerms { try await pulsar.clean(jobID: job.jobID) }
     }
 
     func health() async throws -> String { try await pulsar.health() }
@@ -195,13 +171,7 @@ final class PulsarRESTBackend: ComputeBackend {
         logger: Logger,
         _ body: () async throws -> T
     ) async throws -> T {
-        try await settings.retry.run(what, clock: clock, logger: logger) {
-            do {
-                return try await body()
-            } catch let error as PulsarError {
-                throw Self.backendError(error, retryServerErrors: retryServerErrors)
-            }
-        }
+        try await settings.retry.runPulsar(what, retryServerErrors: retryServerErrors, clock: clock, logger: logger, body)
     }
 
     static func backendError(_ error: PulsarError, retryServerErrors: Bool) -> BackendError {
