@@ -84,6 +84,12 @@ extension Settings {
         try check(engine.shutdownSeconds >= 0, "engine.shutdown_seconds", "must not be negative")
         try check(engine.queueStatusRequestSeconds > 0, "engine.queue_status_request_seconds", "must be positive")
         try check(engine.queueAnswerSeconds > 0, "engine.queue_answer_seconds", "must be positive")
+        try check(engine.leaseSeconds >= 3, "engine.lease_seconds", "must be at least 3")
+        try check(
+            engine.leaseSeconds > engine.scanIntervalSeconds,
+            "engine.lease_seconds",
+            "must be longer than engine.scan_interval_seconds"
+        )
         try check(Self.runtimes.contains(engine.runtime), "engine.runtime", "must be one of \(Self.runtimes.joined(separator: ", "))")
         try check(sandboxUserIDs != nil, "engine.sandbox_user", "must be a numeric uid:gid other than 0 (such as 65534:65534)")
         try check(engine.pollInitialMs >= 1, "engine.poll_initial_ms", "must be at least 1")

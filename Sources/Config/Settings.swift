@@ -299,6 +299,9 @@ public struct Settings: Codable, Sendable, Equatable {
         public var queueStatusRequestSeconds = 1800.0
         /// ...and a status request Pulsar leaves unanswered this long counts as Pulsar not answering.
         public var queueAnswerSeconds = 120.0
+        /// A task's lease: engine processes sharing one store each drive only the tasks they hold; the tasks of a
+        /// process that died are taken by the others within this time and a scan interval.
+        public var leaseSeconds = 30.0
 
         /// The placement policies (see the README).
         public enum Placement: String, Codable, Sendable, CaseIterable {
@@ -330,6 +333,7 @@ public struct Settings: Codable, Sendable, Equatable {
             case shutdownSeconds = "shutdown_seconds"
             case queueStatusRequestSeconds = "queue_status_request_seconds"
             case queueAnswerSeconds = "queue_answer_seconds"
+            case leaseSeconds = "lease_seconds"
         }
     }
 

@@ -12,7 +12,11 @@ import TaskStore
 /// scans look only at CANCELING tasks and at QUEUED ones created since shortly before the newest seen (cheap,
 /// whatever the number running or waiting), and every ``EngineConfiguration/fullScanEvery`` scans at all of them
 /// again. On shutdown the runners stop where they are
-/// and the store keeps their state for the next start. At most one runner runs per task in this process.
+/// and the store keeps their state for the next start.
+///
+/// Several engine processes may share one store: a task is driven only by the process that holds its lease
+/// (``LeaseKeeper``), taken when it is placed or, for a task no live process drives (its lease expired or was
+/// given up), at the next scan. At most one runner runs per task in this process, and one process per task.
 public final class Engine: Service, TaskEvents {
     enum Event: Sendable {
         /// A task is QUEUED: created through this process's API, or placed again by its runner.
@@ -35,6 +39,10 @@ public final class Engine: Service, TaskEvents {
     private let active = ActiveRunners()
     private let placements: CoalescedEvent
     private let scans: CoalescedEvent
+    private let leases: LeaseKeeper
+
+    /// The states in which a task needs a runner (and so a lease).
+    static let drivenStates: Set<TESState> = [.initializing, .running, .paused, .canceling]
 
     public init(
         store: any TaskStore,
@@ -50,6 +58,14 @@ public final class Engine: Service, TaskEvents {
         self.clock = clock
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)
         let sink = eventSink
+        let leases = LeaseKeeper(
+            holder: configuration.leaseHolder,
+            duration: configuration.leaseDuration,
+            store: store,
+            clock: clock,
+            logger: logger
+        )
+        self.leases = leases
         self.runner = TaskRunner(
             store: store,
             backends: backends,
@@ -58,7 +74,8 @@ public final class Engine: Service, TaskEvents {
             polls: AsyncLimiter(limit: configuration.maxConcurrentPolls),
             starts: AsyncLimiter(limit: configuration.maxStartingTasks),
             placedAgain: { id in sink.yield(.queued(id)) },
-            logger: logger
+            logger: logger,
+            leases: leases
         )
         self.scheduler = Scheduler(
             store: store,
@@ -66,6 +83,7 @@ public final class Engine: Service, TaskEvents {
             backends: backends,
             clock: clock,
             inputSizing: inputSizing,
+            leases: leases,
             logger: logger
         )
         let placements = CoalescedEvent(.place, sink: sink)
@@ -82,6 +100,12 @@ public final class Engine: Service, TaskEvents {
     }
 
     public func taskCreated(id: String) { eventSink.yield(.queued(id)) }
+
+    /// How many tasks have a runner in this process now.
+    var runnerCount: Int { active.count }
+
+    /// This process's name in the store's leases.
+    public var leaseHolder: String { leases.holder }
 
     public func cancelRequested(id: String) { eventSink.yield(.cancel(id)) }
 
@@ -126,8 +150,10 @@ public final class Engine: Service, TaskEvents {
         let scans = self.scans
         let clock = self.clock
         let health = self.health
+        let leases = self.leases
         await withDiscardingTaskGroup { group in
             group.addTask { await health.run() }
+            group.addTask { await leases.run() }
             group.addTask {
                 // The periodic scan: a safety net for anything the wake-ups missed (another server's API, restarts).
                 // A scan slower than the interval is not queued up again behind itself.
@@ -166,8 +192,10 @@ public final class Engine: Service, TaskEvents {
 
     private func place(in group: inout DiscardingTaskGroup) async {
         do {
+            // Before the leases are written, so that a lapse during the placement invalidates them.
+            let ticket = leases.ticket()
             let (placed, more) = try await scheduler.placeWaitingTasks(upTo: configuration.placementBatch)
-            for id in placed { startRunner(id: id, in: &group) }
+            for id in placed { startRunner(id: id, ticket: ticket, in: &group) }
             // The next batch after whatever else is waiting (a cancel, a scan): the loop never stalls on placing.
             if more { placements.request() }
         } catch {
@@ -175,22 +203,41 @@ public final class Engine: Service, TaskEvents {
         }
     }
 
-    private func startRunner(id: String, in group: inout DiscardingTaskGroup) {
+    /// Starts a runner for `id` unless it has one here: with the `ticket` of a lease this process just wrote
+    /// (placement), or after taking the task's lease (nothing happens when another live process holds it).
+    private func startRunner(id: String, ticket: LeaseKeeper.Ticket? = nil, in group: inout DiscardingTaskGroup) {
         guard let signal = active.register(id) else { return }
         let runner = self.runner
         let active = self.active
         let placements = self.placements
+        let leases = self.leases
+        let logger = self.logger
         group.addTask {
-            await runner.run(id: id, cancel: signal)
+            var held = ticket
+            if held == nil {
+                do {
+                    held = try await leases.acquire(id)
+                } catch {
+                    logger.warning("Taking the task's lease failed; the next scan tries again", metadata: ["tes.task.id": "\(id)", "error": "\(error)"])
+                }
+            }
+            if let held {
+                await runner.run(id: id, cancel: signal, ticket: held)
+                // Given up at once, also at a shutdown (in a task of its own, which the shutdown's cancellation
+                // does not reach): another process, or the next start, takes the task without waiting for the
+                // lease to expire.
+                await Task { await leases.release(id) }.value
+            }
             active.remove(id)
             placements.request()  // a place on its backend may be free now, or the task went back to QUEUED
         }
     }
 
-    /// Reads the store for tasks that need this engine: QUEUED ones go to the scheduler, CANCELING ones tell their
-    /// runner (a cancel made through another process reaches it only through the store) or get one; with `full`,
-    /// every INITIALIZING, RUNNING and PAUSED task without a runner gets one. A light scan reads QUEUED tasks back
-    /// to the `horizon` only: the older ones are known already (placed, or waiting in the scheduler).
+    /// Reads the store for tasks that need this engine: QUEUED ones go to the scheduler; CANCELING ones tell their
+    /// runner here (a cancel made through another process reaches it only through the store); tasks that need a
+    /// runner and that no live process drives (their lease expired or was given up: a process died, or stopped)
+    /// get one here. A light scan reads QUEUED tasks back to the `horizon` only: the older ones are known already
+    /// (placed, or waiting in the scheduler); a full scan reads every state, for the metrics too.
     private func scan(full: Bool, horizon: inout QueuedHorizon, in group: inout DiscardingTaskGroup) async {
         let states: [TESState] = full ? [.canceling, .queued, .initializing, .running, .paused] : [.canceling, .queued]
         let start = ContinuousClock.now
@@ -204,13 +251,18 @@ public final class Engine: Service, TaskEvents {
                 horizon.saw(ids)
                 await scheduler.enqueue(ids)
             case .canceling:
-                for id in ids {
-                    if let signal = active.signal(for: id) { signal.fire() } else { startRunner(id: id, in: &group) }
-                }
+                for id in ids { active.signal(for: id)?.fire() }
             default:
-                // Oldest first, so that tasks resume in the order they were submitted.
-                for id in ids.sorted() { startRunner(id: id, in: &group) }
+                break  // counted for the metrics; the unleased ones are taken below
             }
+        }
+        storeCalls += 1
+        do {
+            // Oldest first, so that tasks resume in the order they were submitted.
+            let unleased = try await store.unleasedTasks(in: Self.drivenStates, now: clock.now, limit: configuration.takeoverBatch)
+            for id in unleased { startRunner(id: id, in: &group) }
+        } catch {
+            logger.warning("Scan for tasks no process drives failed", metadata: ["error": "\(error)"])
         }
     }
 

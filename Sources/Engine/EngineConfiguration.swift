@@ -57,6 +57,14 @@ public struct EngineConfiguration: Sendable {
     /// process whose id is older than that (its clock is behind by more) wait for the next full scan.
     public var queuedLookback: Duration
 
+    /// How long a task's lease lasts without a renewal: after a process dies, others take its tasks within this
+    /// time and a scan interval.
+    public var leaseDuration: Duration
+    /// This process's name in leases (``LeaseKeeper/makeHolderName()``).
+    public var leaseHolder: String
+    /// At most this many tasks no process drives are taken by one scan (the rest by the next).
+    public var takeoverBatch: Int
+
     public init(
         runtime: ContainerRuntime,
         pollInitial: Duration = .milliseconds(50),
@@ -82,7 +90,10 @@ public struct EngineConfiguration: Sendable {
         queueStatusRequestInterval: Duration = .seconds(1800),
         queueAnswerTimeout: Duration = .seconds(120),
         placementBatch: Int = 64,
-        queuedLookback: Duration = .seconds(60)
+        queuedLookback: Duration = .seconds(60),
+        leaseDuration: Duration = .seconds(30),
+        leaseHolder: String = LeaseKeeper.makeHolderName(),
+        takeoverBatch: Int = 500
     ) {
         self.runtime = runtime
         self.pollInitial = pollInitial
@@ -109,5 +120,8 @@ public struct EngineConfiguration: Sendable {
         self.queueAnswerTimeout = queueAnswerTimeout
         self.placementBatch = max(1, placementBatch)
         self.queuedLookback = queuedLookback
+        self.leaseDuration = max(.seconds(1), leaseDuration)
+        self.leaseHolder = leaseHolder
+        self.takeoverBatch = max(1, takeoverBatch)
     }
 }

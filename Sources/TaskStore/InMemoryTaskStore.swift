@@ -7,6 +7,7 @@ public actor InMemoryTaskStore: TaskStore {
     private var secretsByID: [String: [String: String]] = [:]
     private var ownerByID: [String: String] = [:]
     private var backendByID: [String: String] = [:]
+    private var leaseByID: [String: TaskLease] = [:]
 
     /// Like MongoDB's 16 MiB, a task larger than this (as JSON) is refused with `.tooLarge`.
     private let maxDocumentBytes: Int
@@ -78,6 +79,7 @@ public actor InMemoryTaskStore: TaskStore {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
         guard task.state == expected else { return false }
+        try checkFence(update.fence, id: id)
         task.state = next
         if let logs = update.logs { task.logs = Self.storedPrecision(logs) }
         try checkSize(task)
@@ -87,7 +89,48 @@ public actor InMemoryTaskStore: TaskStore {
         case .set(let name): backendByID[id] = name
         case .clear: backendByID[id] = nil
         }
+        if let lease = update.lease { leaseByID[id] = Self.storedPrecision(lease) }
         return true
+    }
+
+    private func checkFence(_ fence: String?, id: String) throws {
+        if let fence, leaseByID[id]?.holder != fence { throw TaskStoreError.leaseLost(id, holder: fence) }
+    }
+
+    public func acquireLease(id: String, _ lease: TaskLease, now: Date) throws -> Bool {
+        guard tasks[id] != nil else { throw TaskStoreError.notFound(id) }
+        if let current = leaseByID[id], current.holder != lease.holder, current.expires >= now { return false }
+        leaseByID[id] = Self.storedPrecision(lease)
+        return true
+    }
+
+    public func renewLeases(ids: [String], holder: String, expires: Date) -> Int {
+        var renewed = 0
+        for id in Set(ids) where leaseByID[id]?.holder == holder {
+            leaseByID[id]?.expires = TESTime.truncatedToMilliseconds(expires)
+            renewed += 1
+        }
+        return renewed
+    }
+
+    public func releaseLease(id: String, holder: String) {
+        if leaseByID[id]?.holder == holder { leaseByID[id] = nil }
+    }
+
+    public func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) -> [String] {
+        let ids = tasks.values.compactMap { task -> String? in
+            guard let id = task.id, states.contains(task.state ?? .unknown) else { return nil }
+            if let lease = leaseByID[id], lease.expires >= now { return nil }
+            return id
+        }
+        return Array(ids.sorted().prefix(max(0, limit)))
+    }
+
+    /// The lease (hidden beside the task) as the store holds it; for tests.
+    public func lease(of id: String) -> TaskLease? { leaseByID[id] }
+
+    private static func storedPrecision(_ lease: TaskLease) -> TaskLease {
+        TaskLease(holder: lease.holder, expires: TESTime.truncatedToMilliseconds(lease.expires))
     }
 
     public func countByBackend(in states: Set<TESState>) -> [String: Int] {
@@ -108,8 +151,9 @@ public actor InMemoryTaskStore: TaskStore {
         tasks[id] = task
     }
 
-    public func updateLogs(id: String, _ logs: [TESTaskLog]) throws {
+    public func updateLogs(id: String, _ logs: [TESTaskLog], fence: String?) throws {
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
+        try checkFence(fence, id: id)
         task.logs = Self.storedPrecision(logs)
         try checkSize(task)
         tasks[id] = task

@@ -1,3 +1,4 @@
+import Foundation
 import TES
 
 /// Where tasks live: the one source of truth for their state.
@@ -30,7 +31,7 @@ public protocol TaskStore: Sendable {
     /// changes `update` names.
     /// - Returns: `false` when the task is in another state; the caller re-reads and decides.
     /// - Throws: ``TESTransitionError`` if the state machine forbids the move, ``TaskStoreError`` `.notFound`
-    ///   for an unknown id.
+    ///   for an unknown id, `.leaseLost` when the task is in `expected` but `update.fence` does not hold its lease.
     func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool
 
     /// How many tasks in `states` each backend has been given (tasks without a backend are not counted).
@@ -41,9 +42,40 @@ public protocol TaskStore: Sendable {
     /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
     func appendSystemLog(id: String, _ message: String) async throws
 
-    /// Replaces the task's `logs`.
-    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
-    func updateLogs(id: String, _ logs: [TESTaskLog]) async throws
+    /// Replaces the task's `logs`; with a `fence`, only while that holder has the task's lease.
+    /// - Throws: ``TaskStoreError`` `.notFound` for an unknown id, `.leaseLost` when the fence does not hold.
+    func updateLogs(id: String, _ logs: [TESTaskLog], fence: String?) async throws
+
+    // MARK: Leases: which engine process drives a task
+
+    /// Gives the task's lease to `lease.holder` if nobody holds it, its lease expired before `now`, or the holder
+    /// has it already (then it is extended).
+    /// - Returns: whether `lease.holder` holds it now. - Throws: ``TaskStoreError`` `.notFound` for an unknown id.
+    func acquireLease(id: String, _ lease: TaskLease, now: Date) async throws -> Bool
+
+    /// Moves the expiry of `holder`'s leases on the tasks `ids` to `expires` (leases another holder took are left
+    /// alone). - Returns: how many were renewed.
+    func renewLeases(ids: [String], holder: String, expires: Date) async throws -> Int
+
+    /// Ends `holder`'s lease on the task, if it has it, so that any engine may take the task at once.
+    func releaseLease(id: String, holder: String) async throws
+
+    /// Up to `limit` ids, oldest first, of the tasks in `states` that no lease covers at `now` (never leased, or
+    /// the lease expired): the tasks no engine drives.
+    func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) async throws -> [String]
+}
+
+/// A claim on driving a task: one engine process (`holder`) drives it until `expires`, unless it renews the lease.
+/// Every write the engine makes is fenced on it (``TaskUpdate/fence``), so a process that lost it cannot write.
+public struct TaskLease: Sendable, Equatable {
+    public var holder: String
+    /// Stored to the millisecond.
+    public var expires: Date
+
+    public init(holder: String, expires: Date) {
+        self.holder = holder
+        self.expires = expires
+    }
 }
 
 /// What a compare-and-set changes besides the state.
@@ -58,10 +90,16 @@ public struct TaskUpdate: Sendable, Equatable {
     /// The new `logs`, or `nil` to keep them.
     public var logs: [TESTaskLog]?
     public var backend: BackendChange
+    /// The write happens only while this holder has the task's lease; otherwise it throws `.leaseLost`.
+    public var fence: String?
+    /// A lease the write gives the task (when an engine places it).
+    public var lease: TaskLease?
 
-    public init(logs: [TESTaskLog]? = nil, backend: BackendChange = .keep) {
+    public init(logs: [TESTaskLog]? = nil, backend: BackendChange = .keep, fence: String? = nil, lease: TaskLease? = nil) {
         self.logs = logs
         self.backend = backend
+        self.fence = fence
+        self.lease = lease
     }
 }
 
@@ -86,6 +124,11 @@ extension TaskStore {
     /// Stores a new task that has no owner.
     public func create(_ task: TESTask, secrets: [String: String]) async throws {
         try await create(task, secrets: secrets, owner: nil)
+    }
+
+    /// Replaces the task's `logs`, whoever drives it.
+    public func updateLogs(id: String, _ logs: [TESTaskLog]) async throws {
+        try await updateLogs(id: id, logs, fence: nil)
     }
 
     /// Moves a task to `next` only if the store still holds `expected`; nothing else changes.

@@ -2,7 +2,7 @@
 public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure; a struct over a private enum, so a new kind breaks no `switch`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: Hashable, Sendable { case notFound, conflict, unavailable, corrupt, tooLarge, failed }
+        private enum Value: Hashable, Sendable { case notFound, conflict, unavailable, corrupt, tooLarge, leaseLost, failed }
         private let value: Value
 
         /// No task has that id.
@@ -16,6 +16,9 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
         /// The write would make a task larger than the store holds (MongoDB: 16 MiB a document). Permanent: the
         /// same write fails again.
         public static let tooLarge = Code(value: .tooLarge)
+        /// The write was fenced on a lease that another engine process holds now (or nobody): the writer no longer
+        /// drives the task and must stop.
+        public static let leaseLost = Code(value: .leaseLost)
         /// The store refused or failed the operation.
         public static let failed = Code(value: .failed)
 
@@ -35,6 +38,10 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.description = description
         self.serverCode = serverCode
+    }
+
+    static func leaseLost(_ id: String, holder: String) -> TaskStoreError {
+        TaskStoreError(.leaseLost, "'\(holder)' no longer holds the lease of task '\(id.prefix(64))'")
     }
 
     static func notFound(_ id: String) -> TaskStoreError {

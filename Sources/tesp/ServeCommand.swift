@@ -157,6 +157,12 @@ struct ServeCommand: AsyncParsableCommand {
                 "auth.oidc.issuer": "\(settings.auth.mode == "oidc" ? settings.auth.oidc.issuer : "")",
             ]
         )
+        if settings.engine.enabled {
+            logger.info(
+                "Engine drives the tasks whose leases it holds",
+                metadata: ["lease.holder": "\(engine.leaseHolder)", "engine.lease_seconds": "\(settings.engine.leaseSeconds)"]
+            )
+        }
         let router = buildRouter(
             store: store,
             events: settings.engine.enabled ? engine : nil,
@@ -358,7 +364,8 @@ struct ServeCommand: AsyncParsableCommand {
             statusCallsPerSecond: engine.statusCallsPerSecond,
             shutdownTimeout: .milliseconds(Int64(engine.shutdownSeconds * 1000)),
             queueStatusRequestInterval: .milliseconds(Int64(engine.queueStatusRequestSeconds * 1000)),
-            queueAnswerTimeout: .milliseconds(Int64(engine.queueAnswerSeconds * 1000))
+            queueAnswerTimeout: .milliseconds(Int64(engine.queueAnswerSeconds * 1000)),
+            leaseDuration: .milliseconds(Int64(engine.leaseSeconds * 1000))
         )
     }
 

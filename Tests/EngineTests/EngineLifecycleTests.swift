@@ -220,6 +220,7 @@ import Testing
             placement: Placement(backends: [BackendDescription(name: "a", maxJobs: 3)], policy: LeastLoadedPolicy()),
             backends: harness.registry,
             clock: harness.clock,
+            leases: LeaseKeeper(holder: "test", duration: .seconds(30), store: store, clock: harness.clock, logger: .init(label: "test")),
             logger: .init(label: "test")
         )
         await scheduler.enqueue(ids)

@@ -148,7 +148,19 @@ struct HoldingFullListsStore: TaskStore {
     }
     func countByBackend(in states: Set<TESState>) async throws -> [String: Int] { await inner.countByBackend(in: states) }
     func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
-    func updateLogs(id: String, _ logs: [TESTaskLog]) async throws { try await inner.updateLogs(id: id, logs) }
+    func updateLogs(id: String, _ logs: [TESTaskLog], fence: String?) async throws {
+        try await inner.updateLogs(id: id, logs, fence: fence)
+    }
+    func acquireLease(id: String, _ lease: TaskLease, now: Date) async throws -> Bool {
+        try await inner.acquireLease(id: id, lease, now: now)
+    }
+    func renewLeases(ids: [String], holder: String, expires: Date) async throws -> Int {
+        await inner.renewLeases(ids: ids, holder: holder, expires: expires)
+    }
+    func releaseLease(id: String, holder: String) async throws { await inner.releaseLease(id: id, holder: holder) }
+    func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) async throws -> [String] {
+        await inner.unleasedTasks(in: states, now: now, limit: limit)
+    }
 }
 
 @Suite struct FullListLimitTests {

@@ -152,7 +152,8 @@ def test_a_canceling_task_is_finished_after_a_restart(own_stack):
     finally:
         tesp.kill()
     tesp.start()
-    wait_for_state(tesp.api, task_id, "CANCELED", timeout=15)
+    # The dead process's lease on the task expires first (engine.lease_seconds, 8 s in the test profile).
+    wait_for_state(tesp.api, task_id, "CANCELED", timeout=30)
     assert not pulsar.job_processes("sleep 301.5")
 
 

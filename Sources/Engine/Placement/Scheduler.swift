@@ -4,7 +4,7 @@ import TES
 import TaskStore
 
 /// Places QUEUED tasks, oldest first, on backends that have room: QUEUED → INITIALIZING with the backend recorded
-/// (in the task's log metadata, and hidden beside it for the in-flight counts).
+/// (in the task's log metadata, and hidden beside it for the in-flight counts) and this process's lease.
 ///
 /// A task whose fitting backends are all full or down waits QUEUED; a younger task that fits elsewhere is not held
 /// up by it. A task no configured backend can ever run ends SYSTEM_ERROR, saying why.
@@ -17,6 +17,7 @@ actor Scheduler {
     private let backends: BackendRegistry
     private let clock: any EngineClock
     private let inputSizing: (any InputSizing)?
+    private let leases: LeaseKeeper
     private let logger: Logger
     /// Input bytes by host of tasks still waiting, asked once per task (data-locality only).
     private var sizes: [String: [String: Int64]] = [:]
@@ -31,8 +32,10 @@ actor Scheduler {
         backends: BackendRegistry,
         clock: any EngineClock,
         inputSizing: (any InputSizing)? = nil,
+        leases: LeaseKeeper,
         logger: Logger
     ) {
+        self.leases = leases
         self.clock = clock
         self.inputSizing = inputSizing
         self.store = store
@@ -97,9 +100,11 @@ actor Scheduler {
                     id: id,
                     from: .queued,
                     to: .initializing,
-                    update: TaskUpdate(logs: [log], backend: .set(name))
+                    // The task is this process's to drive from the same write: no other engine takes it.
+                    update: TaskUpdate(logs: [log], backend: .set(name), lease: leases.newLease())
                 )
                 guard moved else { continue }  // canceled meanwhile
+                leases.hold(id)
                 counts[name, default: 0] += 1
                 placed.append(id)
                 EngineMetrics.transition(to: .initializing)

@@ -77,6 +77,7 @@ extension TaskRunner {
         var log = task.logs?.first ?? TESTaskLog()
         if let backend = try? self.backend(of: task) {
             let job = try await job(for: task)
+            try checkLease()
             do {
                 let executors = try await backend.cancel(job, logger: logger)
                 if !executors.isEmpty { log.logs = executors }

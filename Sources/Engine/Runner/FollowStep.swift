@@ -38,9 +38,12 @@ extension TaskRunner {
                 try await clock.sleep(for: interval)
             }
             try Task.checkCancellation()
+            // A runner whose lease lapsed stops here, not only at its next write: it would poll for nothing.
+            try checkLease()
             if let limit = configuration.maxTaskDuration, task.state == .running,
                 let started = Self.runningSince(task), clock.now.since(started) > limit
             {
+                try checkLease()
                 let executors = (try? await backend.cancel(job, logger: logger)) ?? []
                 try await finish(
                     task,
@@ -92,6 +95,7 @@ extension TaskRunner {
             case .finished:
                 guard let running = try await markRunning(task, logger: logger) else { return }
                 task = running
+                try checkLease()
                 // A cancel stops the publishing of outputs at once (its transfers abort); the next step then
                 // finds CANCELING and ends the task CANCELED, with no outputs listed.
                 guard
@@ -109,6 +113,7 @@ extension TaskRunner {
                 memory.keep(nil)
                 return
             case .lost(let reason):
+                try checkLease()
                 let executors = (try? await backend.cancel(job, logger: logger)) ?? []
                 try await finish(task, outcome: .systemError(reason, executors: executors), on: (backend, job), logger: logger)
                 return

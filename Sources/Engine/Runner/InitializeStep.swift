@@ -18,6 +18,7 @@ extension TaskRunner {
         if !submitting {
             if !backends.isAvailable(backend.name), try await placeAgain(task, logger: logger) { return }
             let prepared: Void?
+            try checkLease()
             do {
                 prepared = try await unlessCanceled(id: id, cancel, { [job, logger, starts] in
                     try await starts.run { try await backend.prepare(job, logger: logger) }
@@ -32,6 +33,7 @@ extension TaskRunner {
             try await store.updateLogs(id: id, task.updateFirstLog { $0.addMetadata([Self.metadataJobID: job.jobID]) })
             job.metadata = task.logs?.first?.metadata ?? [:]
         }
+        try checkLease()
         guard
             let extra = try await unlessCanceled(id: id, cancel, { [job, logger, starts] in
                 try await starts.run { try await backend.submit(job, logger: logger) }

@@ -12,6 +12,7 @@ extension TaskRunner {
     func startAgain(_ task: TESTask, job: BackendJob, on backend: any ComputeBackend, reason: String, logger: Logger) async throws -> Bool {
         let next = job.attempt + 1
         guard next <= Self.maxStartAttempts else { return false }
+        try checkLease()
         await clean(job, on: backend, logger: logger)
         var task = task
         let logs = task.updateFirstLog { log in

@@ -18,7 +18,8 @@ struct TaskRunner: Sendable {
     /// What TESP 0.x wrote instead of `tesp_backend`, read for tasks placed before the upgrade.
     static let legacyMetadataBackend = "pulsar_server"
 
-    let store: any TaskStore
+    /// The store; in a running runner, fenced on its task's lease (``FencedTaskStore``).
+    var store: any TaskStore
     let backends: BackendRegistry
     let configuration: EngineConfiguration
     let clock: any EngineClock
@@ -29,6 +30,10 @@ struct TaskRunner: Sendable {
     /// Told of a task this runner put back to QUEUED (its backend went down), for the scheduler to place again.
     let placedAgain: @Sendable (String) -> Void
     let logger: Logger
+    /// This process's leases; a runner checks its ticket before every side effect.
+    let leases: LeaseKeeper
+    /// The lease ticket of the task this runner drives (set by ``run(id:cancel:ticket:)``).
+    var ticket: LeaseKeeper.Ticket?
 
     /// What a runner keeps while the store is unreachable: an outcome already collected (outputs published) is
     /// recorded when the store returns, not collected and published again.
@@ -38,9 +43,17 @@ struct TaskRunner: Sendable {
         func keep(_ value: JobOutcome?) { outcome.withLock { $0 = value } }
     }
 
-    /// Runs until the task is terminal or QUEUED (placed again), or until the engine shuts down (task
-    /// cancellation), which leaves the task as it is in the store for the next start to resume.
-    func run(id: String, cancel: OneShotSignal) async {
+    /// Runs until the task is terminal or QUEUED (placed again), until the engine shuts down (task
+    /// cancellation), which leaves the task as it is in the store for the next start to resume, or until the
+    /// task's lease is lost (another process drives it now, or will).
+    func run(id: String, cancel: OneShotSignal, ticket: LeaseKeeper.Ticket) async {
+        var runner = self
+        runner.store = FencedTaskStore(inner: store, leases: leases, ticket: ticket)
+        runner.ticket = ticket
+        await runner.run(id: id, cancel: cancel)
+    }
+
+    private func run(id: String, cancel: OneShotSignal) async {
         var logger = logger
         logger[metadataKey: "tes.task.id"] = "\(id)"
         let memory = Memory()
@@ -50,6 +63,10 @@ struct TaskRunner: Sendable {
                 try await step(id: id, cancel: cancel, memory: memory, logger: logger)
                 return
             } catch is CancellationError {
+                return
+            } catch let error as TaskStoreError where error.code == .leaseLost {
+                // Nothing more is done here: the process that holds the lease now (or takes it) goes on.
+                logger.info("Task lease lost; this process stops driving the task", metadata: ["reason": "\(error)"])
                 return
             } catch let error as TaskStoreError where error.code == .unavailable {
                 // The store is down: wait for it; nothing was decided meanwhile.
@@ -73,6 +90,7 @@ struct TaskRunner: Sendable {
     private func step(id: String, cancel: OneShotSignal, memory: Memory, logger: Logger) async throws {
         while true {
             try Task.checkCancellation()
+            try checkLease()
             var task = try await store.get(id: id, view: .full)
             switch task.state ?? .unknown {
             case .queued:
@@ -99,6 +117,12 @@ struct TaskRunner: Sendable {
     }
 
     // MARK: - Helpers shared by the steps
+
+    /// Before a side effect (a submit, a cancel, a clean, publishing): the task is still this runner's.
+    /// - Throws: ``TaskStoreError`` `.leaseLost` otherwise.
+    func checkLease() throws {
+        if let ticket { try leases.check(ticket) }
+    }
 
     /// The backend a placed task was given (from its log metadata).
     func backend(of task: TESTask) throws -> any ComputeBackend {
@@ -157,6 +181,7 @@ struct TaskRunner: Sendable {
 
     func clean(_ job: BackendJob, on backend: any ComputeBackend, logger: Logger) async {
         do {
+            try checkLease()
             try await backend.clean(job, logger: logger)
         } catch {
             logger.warning("Backend job not cleaned", metadata: ["error": "\(error)"])
@@ -168,6 +193,7 @@ struct TaskRunner: Sendable {
         let message = (error as? TaskFailure)?.description ?? (error as? BackendError)?.description
             ?? "internal error: \(type(of: error))"
         for _ in 0..<5 {
+            guard (try? checkLease()) != nil else { return }
             guard let task = try? await store.get(id: id, view: .full), let state = task.state, !state.isTerminal else { return }
             if state == .canceling {
                 try? await finishCancel(task, logger: logger)

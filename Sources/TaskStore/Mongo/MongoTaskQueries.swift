@@ -1,13 +1,30 @@
+import Foundation
 import TES
 
 /// The filters, projections and updates MongoTaskStore sends. Pure: they only build documents.
 enum MongoTaskQueries {
     /// Fields no view shows: MongoDB's own key, the secrets stored with a task, and its owner.
-    static let hiddenFields = ["_id", secretsField, ownerField, backendField]
+    static let hiddenFields = ["_id", secretsField, ownerField, backendField, leaseField]
     static let secretsField = "_secrets"
     static let ownerField = "_owner"
     /// The backend a task was placed on (for placement's in-flight counts).
     static let backendField = "_backend"
+    /// The lease of the engine process that drives the task: `{holder, expires}`, `expires` in milliseconds since
+    /// 1970 (a number compares the same in every MongoDB-wire server).
+    static let leaseField = "_lease"
+    static let leaseHolderField = "_lease.holder"
+    static let leaseExpiresField = "_lease.expires"
+
+    static func lease(_ lease: TaskLease) -> MongoJSON {
+        ["holder": .string(lease.holder), "expires": .int(milliseconds(lease.expires))]
+    }
+
+    static func milliseconds(_ date: Date) -> Int { Int((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// Tasks no lease covers at `now`: never leased, or expired.
+    static func unleased(now: Date) -> MongoJSON {
+        ["$or": [[leaseField: ["$exists": false]], [leaseExpiresField: ["$lt": .int(milliseconds(now))]]]]
+    }
 
     /// The one task with `id`, if `owner` (when given) owns it.
     static func filter(id: String, ownedBy owner: String?) -> MongoJSON {
@@ -108,6 +125,8 @@ enum MongoTaskQueries {
         // Partial: tasks without an owner (no authentication) add nothing to it.
         index("owner_id", [ownerField: 1, "id": -1], options: [("partialFilterExpression", [ownerField: ["$exists": true]])]),
         index("backend_state", [backendField: 1, "state": 1], options: [("partialFilterExpression", [backendField: ["$exists": true]])]),
+        // Renewals find a holder's tasks by id; leases exist only on tasks being driven.
+        index("lease_holder", [leaseHolderField: 1, "id": 1], options: [("partialFilterExpression", [leaseHolderField: ["$exists": true]])]),
     ]
 
     private static func index(

@@ -141,19 +141,106 @@ public final class MongoTaskStore: TaskStore, Service {
         guard expected.canMove(to: next) else { throw TESTransitionError(from: expected, to: next) }
         var changes: [(String, MongoJSON)] = [("state", .string(next.rawValue))]
         if let logs = update.logs { changes.append(("logs", try MongoTaskCoding.json(logs))) }
+        if let lease = update.lease { changes.append((MongoTaskQueries.leaseField, MongoTaskQueries.lease(lease))) }
         var operations: [(String, MongoJSON)] = []
         switch update.backend {
         case .keep: break
         case .set(let name): changes.append((MongoTaskQueries.backendField, .string(name)))
         case .clear: operations.append(("$unset", [MongoTaskQueries.backendField: ""]))
         }
+        var query: [(String, MongoJSON)] = [("id", .string(id)), ("state", .string(expected.rawValue))]
+        if let fence = update.fence { query.append((MongoTaskQueries.leaseHolderField, .string(fence))) }
         let updated = try await findAndModify(
-            query: ["id": .string(id), "state": .string(expected.rawValue)],
+            query: .document(query),
             update: .document([("$set", .document(changes))] + operations)
         )
         if updated { return true }
-        _ = try await get(id: id, view: .minimal)  // throws notFound for an unknown id
+        let current = try await leaseAndState(id: id)  // throws notFound for an unknown id
+        if let fence = update.fence, current.state == expected.rawValue, current._lease?.holder != fence {
+            throw TaskStoreError.leaseLost(id, holder: fence)
+        }
         return false
+    }
+
+    /// The task's state and lease (the lease is hidden from every view).
+    private func leaseAndState(id: String) async throws -> LeaseAndState {
+        let options: MongoJSON = ["projection": ["_id": 0, "state": 1, MongoTaskQueries.leaseField: 1], "limit": 1]
+        let documents = try await connection.withCollection(collection) { collection in
+            try MongoTaskStore.findDocuments(collection, filter: ["id": .string(id)], options: options).documents
+        }
+        guard let document = documents.first else { throw TaskStoreError.notFound(id) }
+        return try JSONDecoder().decode(LeaseAndState.self, from: document)
+    }
+
+    private struct LeaseAndState: Decodable {
+        struct Lease: Decodable {
+            let holder: String
+        }
+        let state: String?
+        let _lease: Lease?
+    }
+
+    public func acquireLease(id: String, _ lease: TaskLease, now: Date) async throws -> Bool {
+        let free: MongoJSON = [
+            "$or": [
+                [MongoTaskQueries.leaseField: ["$exists": false]],
+                [MongoTaskQueries.leaseExpiresField: ["$lt": .int(MongoTaskQueries.milliseconds(now))]],
+                [MongoTaskQueries.leaseHolderField: .string(lease.holder)],
+            ]
+        ]
+        if try await findAndModify(
+            query: ["$and": [["id": .string(id)], free]],
+            update: ["$set": [MongoTaskQueries.leaseField: MongoTaskQueries.lease(lease)]]
+        ) {
+            return true
+        }
+        _ = try await leaseAndState(id: id)  // throws notFound for an unknown id
+        return false
+    }
+
+    public func renewLeases(ids: [String], holder: String, expires: Date) async throws -> Int {
+        var renewed = 0
+        // Chunks keep each command far below MongoDB's 16 MiB, whatever the number of tasks in flight.
+        for start in stride(from: 0, to: ids.count, by: 1000) {
+            let chunk = ids[start..<min(ids.count, start + 1000)]
+            let command: MongoJSON = [
+                "update": .string(collection),
+                "updates": [
+                    [
+                        "q": [MongoTaskQueries.leaseHolderField: .string(holder), "id": ["$in": .array(chunk.map { .string($0) })]],
+                        "u": ["$set": [MongoTaskQueries.leaseExpiresField: .int(MongoTaskQueries.milliseconds(expires))]],
+                        "multi": true,
+                    ]
+                ],
+            ]
+            struct Reply: Decodable { let n: Int? }
+            let reply = try await commandReply(command, operation: "update")
+            renewed += try JSONDecoder().decode(Reply.self, from: reply).n ?? 0
+        }
+        return renewed
+    }
+
+    public func releaseLease(id: String, holder: String) async throws {
+        _ = try await findAndModify(
+            query: ["id": .string(id), MongoTaskQueries.leaseHolderField: .string(holder)],
+            update: ["$unset": [MongoTaskQueries.leaseField: ""]]
+        )
+    }
+
+    public func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) async throws -> [String] {
+        guard limit > 0, !states.isEmpty else { return [] }
+        let filter: MongoJSON = [
+            "$and": [
+                ["state": ["$in": .array(states.map { .string($0.rawValue) }.sorted { $0.text < $1.text })]],
+                MongoTaskQueries.unleased(now: now),
+            ]
+        ]
+        let options: MongoJSON = ["projection": ["_id": 0, "id": 1], "sort": ["id": 1], "limit": .int(limit)]
+        struct Row: Decodable { let id: String }
+        let documents = try await connection.withCollection(collection) { collection in
+            try MongoTaskStore.findDocuments(collection, filter: filter, options: options).documents
+        }
+        return try documents.map { try JSONDecoder().decode(Row.self, from: $0).id }
     }
 
     public func countByBackend(in states: Set<TESState>) async throws -> [String: Int] {
@@ -200,10 +287,13 @@ public final class MongoTaskStore: TaskStore, Service {
         }
     }
 
-    public func updateLogs(id: String, _ logs: [TESTaskLog]) async throws {
+    public func updateLogs(id: String, _ logs: [TESTaskLog], fence: String?) async throws {
         let value = try MongoTaskCoding.json(logs)
-        guard try await findAndModify(query: ["id": .string(id)], update: ["$set": ["logs": value]]) else {
-            throw TaskStoreError.notFound(id)
+        var query: [(String, MongoJSON)] = [("id", .string(id))]
+        if let fence { query.append((MongoTaskQueries.leaseHolderField, .string(fence))) }
+        guard try await findAndModify(query: .document(query), update: ["$set": ["logs": value]]) else {
+            _ = try await leaseAndState(id: id)  // throws notFound for an unknown id
+            throw TaskStoreError.leaseLost(id, holder: fence ?? "")
         }
     }
 
@@ -293,6 +383,18 @@ public final class MongoTaskStore: TaskStore, Service {
                 let value: Value?
             }
             return try JSONDecoder().decode(Reply.self, from: json).value != nil
+        }
+    }
+
+    /// Runs a write command and returns its reply as relaxed extended JSON.
+    private func commandReply(_ command: MongoJSON, operation: String) async throws -> Data {
+        try await connection.withDatabase { database in
+            let commandBSON = try BSONDocument(command)
+            var error = bson_error_t()
+            guard let reply = tesp_database_write_command(database, commandBSON.pointer, &error) else {
+                throw storeError(error, during: operation)
+            }
+            return try BSONDocument(owning: reply).json()
         }
     }
 

@@ -1,0 +1,118 @@
+"""Several TESP replicas over one store (one SecantusDB), each serving the API and running an engine: every task
+is driven by the replica that holds its lease; a replica killed with kill -9 has its tasks taken over once its
+leases expire, and a replica frozen (SIGSTOP) past its leases writes nothing when it resumes."""
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from pymongo import MongoClient
+
+from helpers import TERMINAL, create, executor, get, wait_for_state
+from servers import Pulsar, Tesp
+
+LEASE_SECONDS = 4.0
+SCAN_SECONDS = 1.0
+# Each run appends a line to a file in its job's directory: a job that ran twice prints two lines.
+RUN_ONCE = "echo run >> /data/runs; sleep {seconds}; cat /data/runs"
+
+
+@pytest.fixture
+def replicas(tmp_path, mongodb_uri):
+    pulsar = Pulsar(tmp_path / "pulsar", concurrent_jobs=12).start()
+    database = "tesp_replicas_" + uuid.uuid4().hex[:8]
+    tesps = []
+    for index in range(3):
+        directory = tmp_path / f"tesp{index}"
+        directory.mkdir()
+        tesps.append(Tesp(directory, mongodb_uri, pulsar, database,
+                          TESP_ENGINE__LEASE_SECONDS=str(LEASE_SECONDS),
+                          TESP_ENGINE__SCAN_INTERVAL_SECONDS=str(SCAN_SECONDS)).start())
+    tasks = MongoClient(mongodb_uri)[database]["tasks"]
+    yield pulsar, tesps, tasks
+    for tesp in tesps:
+        if tesp.process.poll() is None:
+            os.kill(tesp.process.pid, signal.SIGCONT)  # a test that failed while one was frozen
+        tesp.stop()
+    pulsar.stop()
+
+
+def holder_pid(document) -> int | None:
+    """The process id in a stored lease (holders are `host:pid:random`)."""
+    lease = document.get("_lease")
+    return int(lease["holder"].split(":")[-2]) if lease else None
+
+
+def held_by(tasks, pid: int, ids) -> list:
+    return [d["id"] for d in tasks.find({"id": {"$in": list(ids)}}) if holder_pid(d) == pid
+            and d["state"] not in TERMINAL]
+
+
+def job(seconds: float) -> dict:
+    return {"executors": [executor(["sh", "-c", RUN_ONCE.format(seconds=seconds)])], "volumes": ["/data"]}
+
+
+def test_replicas_share_the_tasks_and_a_killed_ones_are_taken_over_and_run_once(replicas):
+    pulsar, tesps, tasks = replicas
+    # Round-robin over the three APIs, as a load balancer would.
+    ids = [create(tesps[i % 3].api, job(2)) for i in range(60)]
+    pids = {tesp.process.pid for tesp in tesps}
+    holders = set()
+    victim = tesps[0]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        holders |= {holder_pid(d) for d in tasks.find({"id": {"$in": ids}, "_lease": {"$exists": True}})}
+        if len(held_by(tasks, victim.process.pid, ids)) >= 3:
+            break
+        time.sleep(0.1)
+    orphans = held_by(tasks, victim.process.pid, ids)
+    assert len(orphans) >= 3, "the first replica never drove three tasks at once"
+    victim.kill()
+    killed = time.monotonic()
+    while held_by(tasks, victim.process.pid, orphans):
+        assert time.monotonic() - killed < 60, "the killed replica's tasks were never taken over"
+        time.sleep(0.1)
+    takeover = time.monotonic() - killed
+    print(f"takeover of {len(orphans)} tasks after kill -9: {takeover:.1f} s "
+          f"(lease {LEASE_SECONDS} s, scan {SCAN_SECONDS} s)")
+    # Not before the lease could have expired (renewals come every fifth of it), and not long after it.
+    assert LEASE_SECONDS * 0.8 - 0.5 <= takeover <= LEASE_SECONDS + SCAN_SECONDS + 10
+
+    survivor = tesps[1]
+    for task_id in ids:
+        task = wait_for_state(survivor.api, task_id, TERMINAL, timeout=180)
+        assert task["state"] == "COMPLETE", task
+        assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task  # each job ran once
+    # Every replica drove tasks; the two left hold no leases once everything ended.
+    assert pids <= holders
+    assert tasks.count_documents({"id": {"$in": ids}, "_lease": {"$exists": True}}) == 0
+
+
+def test_a_replica_frozen_past_its_lease_writes_nothing_when_it_resumes(replicas):
+    pulsar, tesps, tasks = replicas
+    frozen, other = tesps[0], tesps[1]
+    tesps[2].stop()  # two are enough
+    ids = [create(frozen.api, job(8)) for _ in range(4)]
+    for task_id in ids:
+        wait_for_state(frozen.api, task_id, "RUNNING", timeout=60)
+    mine = held_by(tasks, frozen.process.pid, ids)
+    assert mine, "the replica the tasks were created on drives none of them"
+    os.kill(frozen.process.pid, signal.SIGSTOP)
+    try:
+        # The other replica takes them over once the leases expire, and ends them.
+        for task_id in ids:
+            task = wait_for_state(other.api, task_id, TERMINAL, timeout=60)
+            assert task["state"] == "COMPLETE", task
+            assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task
+        before = {d["id"]: d for d in tasks.find({"id": {"$in": ids}})}
+    finally:
+        os.kill(frozen.process.pid, signal.SIGCONT)
+    # Resumed, its runners wake to jobs that ended and were cleaned on Pulsar: with its leases lapsed, they stop
+    # without a write (without the fence they would record SYSTEM_ERROR "the job is gone").
+    deadline = time.monotonic() + 3 * LEASE_SECONDS
+    while time.monotonic() < deadline:
+        assert {d["id"]: d for d in tasks.find({"id": {"$in": ids}})} == before
+        time.sleep(0.2)
+    assert "Task leases lapsed" in frozen.log()
+    assert get(frozen.api, ids[0])["state"] == "COMPLETE"  # and it serves the API as before
