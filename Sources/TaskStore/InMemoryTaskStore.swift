@@ -8,6 +8,7 @@ public actor InMemoryTaskStore: TaskStore {
     private var ownerByID: [String: String] = [:]
     private var backendByID: [String: String] = [:]
     private var leaseByID: [String: TaskLease] = [:]
+    private var slotByID: [String: JobSlot] = [:]
 
     /// Like MongoDB's 16 MiB, a task larger than this (as JSON) is refused with `.tooLarge`.
     private let maxDocumentBytes: Int
@@ -80,6 +81,9 @@ public actor InMemoryTaskStore: TaskStore {
         guard var task = tasks[id] else { throw TaskStoreError.notFound(id) }
         guard task.state == expected else { return false }
         try checkFence(update.fence, id: id)
+        if let slot = update.slot, slotByID.contains(where: { $0.key != id && $0.value == slot }) {
+            throw TaskStoreError(.conflict, "slot \(slot.number) of backend '\(slot.backend)' is taken")
+        }
         task.state = next
         if let logs = update.logs { task.logs = Self.storedPrecision(logs) }
         try checkSize(task)
@@ -90,7 +94,13 @@ public actor InMemoryTaskStore: TaskStore {
         case .clear: backendByID[id] = nil
         }
         if let lease = update.lease { leaseByID[id] = Self.storedPrecision(lease) }
+        if let slot = update.slot { slotByID[id] = slot }
+        if !next.holdsJobSlot { slotByID[id] = nil }
         return true
+    }
+
+    public func claimedSlots(on backend: String) -> Set<Int> {
+        Set(slotByID.values.filter { $0.backend == backend }.map(\.number))
     }
 
     private func checkFence(_ fence: String?, id: String) throws {

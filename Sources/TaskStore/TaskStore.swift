@@ -28,14 +28,18 @@ public protocol TaskStore: Sendable {
     func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage
 
     /// Moves a task to `next` only if the store still holds `expected`, and in the same atomic write makes the
-    /// changes `update` names.
+    /// changes `update` names. A task moved to a terminal state or back to QUEUED gives up its job slot.
     /// - Returns: `false` when the task is in another state; the caller re-reads and decides.
     /// - Throws: ``TESTransitionError`` if the state machine forbids the move, ``TaskStoreError`` `.notFound`
-    ///   for an unknown id, `.leaseLost` when the task is in `expected` but `update.fence` does not hold its lease.
+    ///   for an unknown id, `.leaseLost` when the task is in `expected` but `update.fence` does not hold its lease,
+    ///   `.conflict` when another task holds `update.slot` (nothing changes).
     func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool
 
     /// How many tasks in `states` each backend has been given (tasks without a backend are not counted).
     func countByBackend(in states: Set<TESState>) async throws -> [String: Int]
+
+    /// The numbers of the job slots of `backend` that tasks hold now.
+    func claimedSlots(on backend: String) async throws -> Set<Int>
 
     /// Appends a line to the `system_logs` of `logs[0]` (TESP makes one attempt per task), creating that log if
     /// there is none yet.
@@ -94,13 +98,41 @@ public struct TaskUpdate: Sendable, Equatable {
     public var fence: String?
     /// A lease the write gives the task (when an engine places it).
     public var lease: TaskLease?
+    /// A job slot the write claims for the task (placement on a backend with `max_jobs`); at most one task holds
+    /// each slot, whichever process placed it.
+    public var slot: JobSlot?
 
-    public init(logs: [TESTaskLog]? = nil, backend: BackendChange = .keep, fence: String? = nil, lease: TaskLease? = nil) {
+    public init(
+        logs: [TESTaskLog]? = nil,
+        backend: BackendChange = .keep,
+        fence: String? = nil,
+        lease: TaskLease? = nil,
+        slot: JobSlot? = nil
+    ) {
         self.logs = logs
         self.backend = backend
         self.fence = fence
         self.lease = lease
+        self.slot = slot
     }
+}
+
+/// One of the `max_jobs` places of a backend. The store keeps each slot to one task (a unique index), so that
+/// several TESP processes placing at once never give a backend more than `max_jobs` jobs.
+public struct JobSlot: Sendable, Hashable {
+    public var backend: String
+    /// 0 ..< max_jobs.
+    public var number: Int
+
+    public init(backend: String, number: Int) {
+        self.backend = backend
+        self.number = number
+    }
+}
+
+extension TESState {
+    /// Whether a task in this state holds a job slot (it does from its placement until it ends or is placed again).
+    public var holdsJobSlot: Bool { !isTerminal && self != .queued && self != .unknown }
 }
 
 /// One page of a task listing.

@@ -124,6 +124,38 @@ import Testing
         #expect(backend.job(id)?.submissions == 1)
     }
 
+    @Test func twoReplicasPlacingAtOnceNeverGiveABackendMoreThanMaxJobs() async throws {
+        let store = InMemoryTaskStore()
+        let clock = TestClock()
+        let description = BackendDescription(name: "a", maxJobs: 2)
+        let harness = EngineHarness([description], store: store, clock: clock)
+        var ids: [String] = []
+        for _ in 0..<6 { ids.append(try await harness.create(tell: false)) }
+        func scheduler(_ holder: String, counts store: any TaskStore) -> Scheduler {
+            Scheduler(
+                store: store,
+                placement: Placement(backends: [description], policy: LeastLoadedPolicy()),
+                backends: harness.registry,
+                clock: clock,
+                leases: LeaseKeeper(holder: holder, duration: .seconds(30), store: store, clock: clock, logger: .init(label: "test")),
+                logger: .init(label: "test")
+            )
+        }
+        let first = scheduler("first", counts: store)
+        // The second read the in-flight counts before the first placed anything (both placing at the same moment).
+        let second = scheduler("second", counts: StaleCountsStore(inner: store))
+        await first.enqueue(ids)
+        await second.enqueue(ids.reversed())
+        #expect(try await first.placeWaitingTasks().placed == Array(ids[0..<2]))
+        #expect(try await second.placeWaitingTasks().placed == [])
+        #expect(try await store.countByBackend(in: Scheduler.inFlightStates) == ["a": 2])
+        // A slot freed by a task that ended is taken by whichever places next.
+        #expect(try await store.compareAndSetState(id: ids[0], from: .initializing, to: .systemError))
+        #expect(try await second.placeWaitingTasks().placed == [ids[2]])
+        #expect(try await first.placeWaitingTasks().placed == [])
+        #expect(try await store.claimedSlots(on: "a") == [0, 1])
+    }
+
     @Test func aLapsedTicketStaysInvalidAfterTheNextRenewal() async throws {
         let store = InMemoryTaskStore()
         let clock = TestClock()
@@ -215,6 +247,10 @@ final class SeverableStore: TaskStore {
         try reach()
         return try await inner.countByBackend(in: states)
     }
+    func claimedSlots(on backend: String) async throws -> Set<Int> {
+        try reach()
+        return try await inner.claimedSlots(on: backend)
+    }
     func appendSystemLog(id: String, _ message: String) async throws {
         try reach()
         try await inner.appendSystemLog(id: id, message)
@@ -238,5 +274,41 @@ final class SeverableStore: TaskStore {
     func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) async throws -> [String] {
         try reach()
         return try await inner.unleasedTasks(in: states, now: now, limit: limit)
+    }
+}
+
+/// The store, except that it always says no backend has a job in flight: a process whose counts are out of date.
+struct StaleCountsStore: TaskStore {
+    let inner: InMemoryTaskStore
+
+    func create(_ task: TESTask, secrets: [String: String], owner: String?) async throws {
+        try await inner.create(task, secrets: secrets, owner: owner)
+    }
+    func secrets(id: String) async throws -> [String: String] { try await inner.secrets(id: id) }
+    func owner(id: String) async throws -> String? { try await inner.owner(id: id) }
+    func get(id: String, view: TESView, ownedBy owner: String?) async throws -> TESTask {
+        try await inner.get(id: id, view: view, ownedBy: owner)
+    }
+    func list(_ request: TESListRequest, ownedBy owner: String?) async throws -> TaskPage {
+        await inner.list(request, ownedBy: owner)
+    }
+    func compareAndSetState(id: String, from expected: TESState, to next: TESState, update: TaskUpdate) async throws -> Bool {
+        try await inner.compareAndSetState(id: id, from: expected, to: next, update: update)
+    }
+    func countByBackend(in states: Set<TESState>) async throws -> [String: Int] { [:] }
+    func claimedSlots(on backend: String) async throws -> Set<Int> { await inner.claimedSlots(on: backend) }
+    func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
+    func updateLogs(id: String, _ logs: [TESTaskLog], fence: String?) async throws {
+        try await inner.updateLogs(id: id, logs, fence: fence)
+    }
+    func acquireLease(id: String, _ lease: TaskLease, now: Date) async throws -> Bool {
+        try await inner.acquireLease(id: id, lease, now: now)
+    }
+    func renewLeases(ids: [String], holder: String, expires: Date) async throws -> Int {
+        await inner.renewLeases(ids: ids, holder: holder, expires: expires)
+    }
+    func releaseLease(id: String, holder: String) async throws { await inner.releaseLease(id: id, holder: holder) }
+    func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) async throws -> [String] {
+        await inner.unleasedTasks(in: states, now: now, limit: limit)
     }
 }

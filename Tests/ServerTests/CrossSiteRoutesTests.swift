@@ -147,6 +147,7 @@ struct HoldingFullListsStore: TaskStore {
         try await inner.compareAndSetState(id: id, from: expected, to: next, update: update)
     }
     func countByBackend(in states: Set<TESState>) async throws -> [String: Int] { await inner.countByBackend(in: states) }
+    func claimedSlots(on backend: String) async throws -> Set<Int> { await inner.claimedSlots(on: backend) }
     func appendSystemLog(id: String, _ message: String) async throws { try await inner.appendSystemLog(id: id, message) }
     func updateLogs(id: String, _ logs: [TESTaskLog], fence: String?) async throws {
         try await inner.updateLogs(id: id, logs, fence: fence)

@@ -104,6 +104,39 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.available)
+    func aJobSlotIsHeldByOneTaskAndFreedWhenItEndsOrIsPlacedAgain(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var ids = IDMaker()
+            let (first, second, third) = (ids.next(), ids.next(), ids.next())
+            for id in [first, second, third] { try await store.create(storedTask(id: id)) }
+            let slot0 = JobSlot(backend: "a", number: 0)
+            #expect(try await store.compareAndSetState(id: first, from: .queued, to: .initializing, update: TaskUpdate(slot: slot0)))
+            // The same slot for another task: refused, and nothing changes.
+            do {
+                _ = try await store.compareAndSetState(id: second, from: .queued, to: .initializing, update: TaskUpdate(slot: slot0))
+                Issue.record("two tasks hold one slot")
+            } catch let error as TaskStoreError {
+                #expect(error.code == .conflict, "\(error)")
+            }
+            #expect(try await store.get(id: second, view: .minimal).state == .queued)
+            // Another slot, or the same number on another backend: fine.
+            #expect(try await store.compareAndSetState(
+                id: second, from: .queued, to: .initializing, update: TaskUpdate(slot: JobSlot(backend: "a", number: 1))))
+            #expect(try await store.compareAndSetState(
+                id: third, from: .queued, to: .initializing, update: TaskUpdate(slot: JobSlot(backend: "b", number: 0))))
+            #expect(try await store.claimedSlots(on: "a") == [0, 1])
+            // Kept while running; freed when the task ends, or goes back to QUEUED to be placed again.
+            #expect(try await store.compareAndSetState(id: first, from: .initializing, to: .running))
+            #expect(try await store.claimedSlots(on: "a") == [0, 1])
+            #expect(try await store.compareAndSetState(id: first, from: .running, to: .complete))
+            #expect(try await store.compareAndSetState(id: second, from: .initializing, to: .queued))
+            #expect(try await store.claimedSlots(on: "a") == [])
+            #expect(try await store.claimedSlots(on: "b") == [0])
+            #expect(try await store.compareAndSetState(id: second, from: .queued, to: .initializing, update: TaskUpdate(slot: slot0)))
+        }
+    }
+
     private func expectLeaseLost(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
         do {
             try await body()

@@ -1,6 +1,7 @@
 """Several TESP replicas over one store (one SecantusDB), each serving the API and running an engine: every task
 is driven by the replica that holds its lease; a replica killed with kill -9 has its tasks taken over once its
 leases expire, and a replica frozen (SIGSTOP) past its leases writes nothing when it resumes."""
+import json
 import os
 import signal
 import time
@@ -18,23 +19,30 @@ SCAN_SECONDS = 1.0
 RUN_ONCE = "echo run >> /data/runs; sleep {seconds}; cat /data/runs"
 
 
+def start_replicas(directory, mongodb_uri, pulsar, count: int = 3, **settings) -> tuple:
+    database = "tesp_replicas_" + uuid.uuid4().hex[:8]
+    tesps = []
+    for index in range(count):
+        (directory / f"tesp{index}").mkdir()
+        tesps.append(Tesp(directory / f"tesp{index}", mongodb_uri, pulsar, database,
+                          TESP_ENGINE__LEASE_SECONDS=str(LEASE_SECONDS),
+                          TESP_ENGINE__SCAN_INTERVAL_SECONDS=str(SCAN_SECONDS), **settings).start())
+    return tesps, MongoClient(mongodb_uri)[database]["tasks"]
+
+
+def stop_replicas(tesps) -> None:
+    for tesp in tesps:
+        if tesp.process and tesp.process.poll() is None:
+            os.kill(tesp.process.pid, signal.SIGCONT)  # a test that failed while one was frozen
+        tesp.stop()
+
+
 @pytest.fixture
 def replicas(tmp_path, mongodb_uri):
     pulsar = Pulsar(tmp_path / "pulsar", concurrent_jobs=12).start()
-    database = "tesp_replicas_" + uuid.uuid4().hex[:8]
-    tesps = []
-    for index in range(3):
-        directory = tmp_path / f"tesp{index}"
-        directory.mkdir()
-        tesps.append(Tesp(directory, mongodb_uri, pulsar, database,
-                          TESP_ENGINE__LEASE_SECONDS=str(LEASE_SECONDS),
-                          TESP_ENGINE__SCAN_INTERVAL_SECONDS=str(SCAN_SECONDS)).start())
-    tasks = MongoClient(mongodb_uri)[database]["tasks"]
+    tesps, tasks = start_replicas(tmp_path, mongodb_uri, pulsar)
     yield pulsar, tesps, tasks
-    for tesp in tesps:
-        if tesp.process.poll() is None:
-            os.kill(tesp.process.pid, signal.SIGCONT)  # a test that failed while one was frozen
-        tesp.stop()
+    stop_replicas(tesps)
     pulsar.stop()
 
 
@@ -116,3 +124,26 @@ def test_a_replica_frozen_past_its_lease_writes_nothing_when_it_resumes(replicas
         time.sleep(0.2)
     assert "Task leases lapsed" in frozen.log()
     assert get(frozen.api, ids[0])["state"] == "COMPLETE"  # and it serves the API as before
+
+
+def test_replicas_placing_at_once_never_give_a_backend_more_than_max_jobs(tmp_path, mongodb_uri):
+    pulsar = Pulsar(tmp_path / "pulsar", concurrent_jobs=8).start()
+    backends = json.dumps([{"name": "site", "url": pulsar.url, "token": pulsar.token, "max_jobs": 2}])
+    tesps, tasks = start_replicas(tmp_path, mongodb_uri, pulsar, TESP_BACKENDS=backends)
+    try:
+        # Every replica is told of its own tasks at once, and places them at the same moment as the others.
+        ids = [create(tesps[i % 3].api, {"executors": [executor(["sleep", "0.5"])]}) for i in range(12)]
+        in_flight = {"$in": ["INITIALIZING", "RUNNING", "PAUSED", "CANCELING"]}
+        most = 0
+        deadline = time.monotonic() + 120
+        while tasks.count_documents({"id": {"$in": ids}, "state": {"$nin": list(TERMINAL)}}):
+            assert time.monotonic() < deadline, "the tasks did not end"
+            most = max(most, tasks.count_documents({"_backend": "site", "state": in_flight}))
+            time.sleep(0.02)
+        print(f"most jobs in flight on a backend with max_jobs 2, three replicas placing: {most}")
+        assert most == 2
+        assert [get(tesps[0].api, i)["state"] for i in ids] == ["COMPLETE"] * 12
+        assert tasks.count_documents({"_slot": {"$exists": True}}) == 0  # every slot given back
+    finally:
+        stop_replicas(tesps)
+        pulsar.stop()

@@ -37,6 +37,8 @@ struct FencedTaskStore: TaskStore {
         try await inner.countByBackend(in: states)
     }
 
+    func claimedSlots(on backend: String) async throws -> Set<Int> { try await inner.claimedSlots(on: backend) }
+
     func appendSystemLog(id: String, _ message: String) async throws {
         try leases.check(ticket)
         try await inner.appendSystemLog(id: id, message)

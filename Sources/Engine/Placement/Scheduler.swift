@@ -54,6 +54,8 @@ actor Scheduler {
     func placeWaitingTasks(upTo limit: Int = .max) async throws -> (placed: [String], more: Bool) {
         guard !pending.isEmpty else { return ([], false) }
         var counts = try await store.countByBackend(in: Self.inFlightStates)
+        // Slots held on each backend with max_jobs, read when first needed in this batch.
+        var claimed: [String: Set<Int>] = [:]
         var placed: [String] = []
         // Ids are ULIDs: sorted, they are in creation order. A round starts at the oldest; a batch that stopped at
         // its limit is continued after its last task.
@@ -91,19 +93,36 @@ actor Scheduler {
                     logger.warning("Task cannot be placed", metadata: ["tes.task.id": "\(id)", "reason": "\(reason)"])
                 }
             case .place(let name):
-                forget(id)
+                // On a backend with max_jobs the task claims a free slot in the same write that places it: the
+                // counts read above may be old by now (another process placing at the same moment), the slots not.
+                var slot: JobSlot?
+                if let limit = maxJobs(of: name) {
+                    guard let number = try await freeSlot(on: name, limit: limit, claimed: &claimed) else {
+                        counts[name] = max(counts[name, default: 0], limit)  // full after all: wait for room
+                        continue
+                    }
+                    slot = JobSlot(backend: name, number: number)
+                }
                 // A task placed before (its backend went down) keeps its system logs, which BASIC leaves out.
                 var log = task.logs?.isEmpty == false ? try await store.get(id: id, view: .full).logs?.first ?? TESTaskLog() : TESTaskLog()
                 log.addMetadata([TaskRunner.metadataBackend: name])
                 log.startTime = log.startTime ?? clock.now
-                let moved = try await store.compareAndSetState(
-                    id: id,
-                    from: .queued,
-                    to: .initializing,
-                    // The task is this process's to drive from the same write: no other engine takes it.
-                    update: TaskUpdate(logs: [log], backend: .set(name), lease: leases.newLease())
-                )
+                let moved: Bool
+                do {
+                    moved = try await store.compareAndSetState(
+                        id: id,
+                        from: .queued,
+                        to: .initializing,
+                        // The task is this process's to drive from the same write: no other engine takes it.
+                        update: TaskUpdate(logs: [log], backend: .set(name), lease: leases.newLease(), slot: slot)
+                    )
+                } catch let error as TaskStoreError where error.code == .conflict && slot != nil {
+                    claimed[name] = nil  // another process took that slot just now: read them again, the task waits
+                    continue
+                }
+                forget(id)
                 guard moved else { continue }  // canceled meanwhile
+                if let slot { claimed[name, default: []].insert(slot.number) }
                 leases.hold(id)
                 counts[name, default: 0] += 1
                 placed.append(id)
@@ -117,6 +136,17 @@ actor Scheduler {
         }
         resumeAfter = last
         return (placed, hasRoom(counts))
+    }
+
+    private func maxJobs(of name: String) -> Int? {
+        backends.descriptions.first { $0.name == name }?.maxJobs
+    }
+
+    /// The lowest slot of `name` that no task holds, or `nil` when all `limit` are held.
+    private func freeSlot(on name: String, limit: Int, claimed: inout [String: Set<Int>]) async throws -> Int? {
+        if claimed[name] == nil { claimed[name] = try await store.claimedSlots(on: name) }
+        let held = claimed[name] ?? []
+        return (0..<limit).first { !held.contains($0) }
     }
 
     private func forget(_ id: String) {

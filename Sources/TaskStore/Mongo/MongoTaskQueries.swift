@@ -4,7 +4,7 @@ import TES
 /// The filters, projections and updates MongoTaskStore sends. Pure: they only build documents.
 enum MongoTaskQueries {
     /// Fields no view shows: MongoDB's own key, the secrets stored with a task, and its owner.
-    static let hiddenFields = ["_id", secretsField, ownerField, backendField, leaseField]
+    static let hiddenFields = ["_id", secretsField, ownerField, backendField, leaseField, slotField]
     static let secretsField = "_secrets"
     static let ownerField = "_owner"
     /// The backend a task was placed on (for placement's in-flight counts).
@@ -14,6 +14,13 @@ enum MongoTaskQueries {
     static let leaseField = "_lease"
     static let leaseHolderField = "_lease.holder"
     static let leaseExpiresField = "_lease.expires"
+
+    /// The job slot a task holds on its backend, `{backend, n}`, unique over the collection.
+    static let slotField = "_slot"
+
+    static func slot(_ slot: JobSlot) -> MongoJSON {
+        ["backend": .string(slot.backend), "n": .int(slot.number)]
+    }
 
     static func lease(_ lease: TaskLease) -> MongoJSON {
         ["holder": .string(lease.holder), "expires": .int(milliseconds(lease.expires))]
@@ -125,6 +132,12 @@ enum MongoTaskQueries {
         // Partial: tasks without an owner (no authentication) add nothing to it.
         index("owner_id", [ownerField: 1, "id": -1], options: [("partialFilterExpression", [ownerField: ["$exists": true]])]),
         index("backend_state", [backendField: 1, "state": 1], options: [("partialFilterExpression", [backendField: ["$exists": true]])]),
+        // At most one task per slot of a backend: what keeps replicas placing at once within max_jobs.
+        index(
+            "slot_unique",
+            ["_slot.backend": 1, "_slot.n": 1],
+            options: [("unique", true), ("partialFilterExpression", [slotField: ["$exists": true]])]
+        ),
         // Renewals find a holder's tasks by id; leases exist only on tasks being driven.
         index("lease_holder", [leaseHolderField: 1, "id": 1], options: [("partialFilterExpression", [leaseHolderField: ["$exists": true]])]),
     ]

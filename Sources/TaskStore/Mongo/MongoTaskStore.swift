@@ -142,12 +142,15 @@ public final class MongoTaskStore: TaskStore, Service {
         var changes: [(String, MongoJSON)] = [("state", .string(next.rawValue))]
         if let logs = update.logs { changes.append(("logs", try MongoTaskCoding.json(logs))) }
         if let lease = update.lease { changes.append((MongoTaskQueries.leaseField, MongoTaskQueries.lease(lease))) }
-        var operations: [(String, MongoJSON)] = []
+        if let slot = update.slot, next.holdsJobSlot { changes.append((MongoTaskQueries.slotField, MongoTaskQueries.slot(slot))) }
+        var unset: [(String, MongoJSON)] = []
         switch update.backend {
         case .keep: break
         case .set(let name): changes.append((MongoTaskQueries.backendField, .string(name)))
-        case .clear: operations.append(("$unset", [MongoTaskQueries.backendField: ""]))
+        case .clear: unset.append((MongoTaskQueries.backendField, ""))
         }
+        if !next.holdsJobSlot { unset.append((MongoTaskQueries.slotField, "")) }
+        let operations: [(String, MongoJSON)] = unset.isEmpty ? [] : [("$unset", .document(unset))]
         var query: [(String, MongoJSON)] = [("id", .string(id)), ("state", .string(expected.rawValue))]
         if let fence = update.fence { query.append((MongoTaskQueries.leaseHolderField, .string(fence))) }
         let updated = try await findAndModify(
@@ -241,6 +244,18 @@ public final class MongoTaskStore: TaskStore, Service {
             try MongoTaskStore.findDocuments(collection, filter: filter, options: options).documents
         }
         return try documents.map { try JSONDecoder().decode(Row.self, from: $0).id }
+    }
+
+    public func claimedSlots(on backend: String) async throws -> Set<Int> {
+        let options: MongoJSON = ["projection": ["_id": 0, "_slot.n": 1]]
+        struct Row: Decodable {
+            struct Slot: Decodable { let n: Int }
+            let _slot: Slot?
+        }
+        let documents = try await connection.withCollection(collection) { collection in
+            try MongoTaskStore.findDocuments(collection, filter: ["_slot.backend": .string(backend)], options: options).documents
+        }
+        return Set(try documents.compactMap { try JSONDecoder().decode(Row.self, from: $0)._slot?.n })
     }
 
     public func countByBackend(in states: Set<TESState>) async throws -> [String: Int] {
