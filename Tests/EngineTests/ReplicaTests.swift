@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import TES
 import TaskStore
@@ -23,43 +24,45 @@ import Testing
         }
     }
 
-    @Test func theTasksOfAReplicaCutOffFromTheStoreAreTakenOverAfterTheLeaseAndEachJobRunsOnce() async throws {
-        let store = InMemoryTaskStore()
-        let severable = SeverableStore(inner: store)
-        let clock = TestClock()
-        let backend = FakeBackend(name: "a")
-        let first = Self.replica("first", store: severable, clock: clock, backend: backend)
-        let second = Self.replica("second", store: store, clock: clock, backend: backend)
-        first.start()
-        defer { Task { await first.stop() } }
-        var ids: [String] = []
-        for _ in 0..<3 { ids.append(try await first.create()) }
-        try await advance(clock, until: { backend.submittedTaskIDs.count == 3 })
-        for id in ids { backend.setState(of: id, .running) }
-        for id in ids { try await first.wait(for: id, .running) }
-        second.start()
-        defer { Task { await second.stop() } }
-        // Live leases: the second replica leaves the tasks alone however many scans pass.
-        await letTimePass(clock, steps: 100)
-        #expect(second.engine.runnerCount == 0)
-        for id in ids { #expect(await store.lease(of: id)?.holder == "first") }
+    @Test(arguments: ReplicaStore.available)
+    func theTasksOfAReplicaCutOffFromTheStoreAreTakenOverAfterTheLeaseAndEachJobRunsOnce(kind: ReplicaStore) async throws {
+        try await kind.withStore { store in
+            let severable = SeverableStore(inner: store)
+            let clock = TestClock()
+            let backend = FakeBackend(name: "a")
+            let first = Self.replica("first", store: severable, clock: clock, backend: backend)
+            let second = Self.replica("second", store: store, clock: clock, backend: backend)
+            first.start()
+            defer { Task { await first.stop() } }
+            var ids: [String] = []
+            for _ in 0..<3 { ids.append(try await first.create()) }
+            try await advance(clock, until: { backend.submittedTaskIDs.count == 3 })
+            for id in ids { backend.setState(of: id, .running) }
+            for id in ids { try await first.wait(for: id, .running) }
+            second.start()
+            defer { Task { await second.stop() } }
+            // Live leases: the second replica leaves the tasks alone however many scans pass.
+            await letTimePass(clock, steps: 100)
+            #expect(second.engine.runnerCount == 0)
+            #expect(try await store.unleasedTasks(in: [.running], now: clock.now, limit: 10) == [])
 
-        // The first replica can no longer reach the store (dead, or cut off): no renewal, no release.
-        severable.sever()
-        let cut = clock.now
-        try await advance(clock, until: { second.engine.runnerCount == 3 })
-        let takeover = clock.now.since(cut)
-        // Not before the lease expired; within the lease, a scan interval, and the clock's step.
-        #expect(takeover > Self.lease - ReplicaTests.renewal && takeover <= Self.lease + .seconds(2) + .milliseconds(400))
-        for id in ids { #expect(await store.lease(of: id)?.holder == "second") }
-        try await advance(clock, until: { first.engine.runnerCount == 0 })  // its tickets lapsed: its runners stopped
+            // The first replica can no longer reach the store (dead, or cut off): no renewal, no release.
+            severable.sever()
+            let cut = clock.now
+            try await advance(clock, until: { second.engine.runnerCount == 3 })
+            let takeover = clock.now.since(cut)
+            // Not before the lease expired; within the lease, a scan interval, and the clock's step.
+            #expect(takeover > Self.lease - ReplicaTests.renewal && takeover <= Self.lease + .seconds(2) + .milliseconds(400))
+            try await advance(clock, until: { first.engine.runnerCount == 0 })  // its tickets lapsed: its runners stopped
 
-        for id in ids { backend.setState(of: id, .finished) }
-        for id in ids { try await second.wait(for: id, .complete) }
-        for id in ids { #expect(backend.job(id)?.submissions == 1) }
-        #expect(backend.calls("submit") == 3 && backend.calls("collect") == 3 && backend.calls("cancel") == 0)
-        // Finished: the leases were given up.
-        for id in ids { #expect(await store.lease(of: id) == nil) }
+            for id in ids { backend.setState(of: id, .finished) }
+            for id in ids { try await second.wait(for: id, .complete) }
+            try await advance(clock, until: { second.engine.runnerCount == 0 })
+            for id in ids { #expect(backend.job(id)?.submissions == 1) }
+            #expect(backend.calls("submit") == 3 && backend.calls("collect") == 3 && backend.calls("cancel") == 0)
+            // Finished: the leases were given up (no live lease on any of them).
+            #expect(try await store.unleasedTasks(in: [.complete], now: clock.now, limit: 10) == ids.sorted())
+        }
     }
 
     /// The renewal interval: the last renewal before a cut may have been this much before it.
@@ -310,5 +313,39 @@ struct StaleCountsStore: TaskStore {
     func releaseLease(id: String, holder: String) async throws { await inner.releaseLease(id: id, holder: holder) }
     func unleasedTasks(in states: Set<TESState>, now: Date, limit: Int) async throws -> [String] {
         await inner.unleasedTasks(in: states, now: now, limit: limit)
+    }
+}
+
+/// The stores the replica tests run on: in memory, and MongoDB (SecantusDB) when the test script started one.
+enum ReplicaStore: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case memory
+    case mongo
+
+    static var available: [ReplicaStore] {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["TESP_TEST_MONGODB_URI"] != nil || environment["CI"] == "true" ? allCases : [.memory]
+    }
+
+    var testDescription: String { rawValue }
+
+    func withStore(_ body: (any TaskStore) async throws -> Void) async throws {
+        switch self {
+        case .memory:
+            try await body(InMemoryTaskStore())
+        case .mongo:
+            let uri = try #require(ProcessInfo.processInfo.environment["TESP_TEST_MONGODB_URI"], "scripts/test starts MongoDB")
+            let store = try MongoTaskStore(
+                .init(uri: uri, database: "tesp_replicas", collection: "tasks_\(UUID().uuidString.prefix(8))", poolSize: 4),
+                logger: Logger(label: "test")
+            )
+            do {
+                try await store.ensureIndexes()
+                try await body(store)
+            } catch {
+                try await store.close()
+                throw error
+            }
+            try await store.close()
+        }
     }
 }
