@@ -24,4 +24,20 @@ enum EngineMetrics {
         Timer(label: "tesp_scan_duration_seconds", dimensions: kind).record(duration: duration)
         Counter(label: "tesp_scan_store_calls_total", dimensions: kind).increment(by: storeCalls)
     }
+
+    /// How many tasks' leases this process holds (tasks it drives).
+    static func leasesHeld(_ count: Int) {
+        Gauge(label: "tesp_task_leases_held").record(count)
+    }
+
+    /// A lease taken by a scan or a cancel: a task resumed after a restart, or taken over from a process that
+    /// died or stopped (placement's own leases are not counted).
+    static func leaseTaken() {
+        Counter(label: "tesp_task_leases_taken_total").increment()
+    }
+
+    /// This process's leases lapsed (no renewal confirmed in time): its runners stopped.
+    static func leaseLapse() {
+        Counter(label: "tesp_task_lease_lapses_total").increment()
+    }
 }

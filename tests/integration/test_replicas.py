@@ -3,11 +3,13 @@ is driven by the replica that holds its lease; a replica killed with kill -9 has
 leases expire, and a replica frozen (SIGSTOP) past its leases writes nothing when it resumes."""
 import json
 import os
+import re
 import signal
 import time
 import uuid
 
 import pytest
+import requests
 from pymongo import MongoClient
 
 from helpers import TERMINAL, create, executor, get, wait_for_state
@@ -57,6 +59,12 @@ def held_by(tasks, pid: int, ids) -> list:
             and d["state"] not in TERMINAL]
 
 
+def metric(base: str, name: str) -> float:
+    text = requests.get(base + "/metrics", timeout=10).text
+    values = re.findall(rf"^{name}(?:\{{[^}}]*\}})? ([0-9.e+]+)$", text, re.M)
+    return sum(float(v) for v in values)
+
+
 def job(seconds: float) -> dict:
     return {"executors": [executor(["sh", "-c", RUN_ONCE.format(seconds=seconds)])], "volumes": ["/data"]}
 
@@ -92,6 +100,10 @@ def test_replicas_share_the_tasks_and_a_killed_ones_are_taken_over_and_run_once(
         task = wait_for_state(survivor.api, task_id, TERMINAL, timeout=180)
         assert task["state"] == "COMPLETE", task
         assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task  # each job ran once
+    # The survivors say so in /metrics: leases taken (resumed or taken over), none held once all ended.
+    taken = sum(metric(t.url, "tesp_task_leases_taken_total") for t in tesps[1:])
+    assert taken >= len(orphans), taken
+    assert all(metric(t.url, "tesp_task_leases_held") == 0 for t in tesps[1:])
     # Every replica drove tasks; the two left hold no leases once everything ended.
     assert pids <= holders
     assert tasks.count_documents({"id": {"$in": ids}, "_lease": {"$exists": True}}) == 0
@@ -123,6 +135,7 @@ def test_a_replica_frozen_past_its_lease_writes_nothing_when_it_resumes(replicas
         assert {d["id"]: d for d in tasks.find({"id": {"$in": ids}})} == before
         time.sleep(0.2)
     assert "Task leases lapsed" in frozen.log()
+    assert metric(frozen.url, "tesp_task_lease_lapses_total") >= 1
     assert get(frozen.api, ids[0])["state"] == "COMPLETE"  # and it serves the API as before
 
 

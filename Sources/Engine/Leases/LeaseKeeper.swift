@@ -84,11 +84,17 @@ public final class LeaseKeeper: Sendable {
         // next confirmed renewal (their leases are written after it began).
         state.generation += 1
         state.lapsed = true
+        EngineMetrics.leaseLapse()
         logger.warning("Task leases lapsed; runners stop and their tasks are taken again", metadata: ["lease.holder": "\(holder)"])
     }
 
     /// Renews the lease of `id` from now on (a task this process placed).
-    func hold(_ id: String) { _ = state.withLock { $0.held.insert(id) } }
+    func hold(_ id: String) {
+        EngineMetrics.leasesHeld(state.withLock { state in
+            state.held.insert(id)
+            return state.held.count
+        })
+    }
 
     /// Takes the lease of `id` for a runner of this process.
     /// - Returns: the runner's ticket, or `nil` when another live process holds the task.
@@ -96,12 +102,16 @@ public final class LeaseKeeper: Sendable {
         let ticket = ticket()
         guard try await store.acquireLease(id: id, newLease(), now: clock.now) else { return nil }
         hold(id)
+        EngineMetrics.leaseTaken()
         return ticket
     }
 
     /// Gives up the lease of `id` (its runner ended), so that any process may take the task at once.
     func release(_ id: String) async {
-        _ = state.withLock { $0.held.remove(id) }
+        EngineMetrics.leasesHeld(state.withLock { state in
+            state.held.remove(id)
+            return state.held.count
+        })
         do {
             try await store.releaseLease(id: id, holder: holder)
         } catch {
