@@ -13,6 +13,8 @@ public actor TokenAuthenticator {
     private let refreshInterval: Duration
     private let minRefreshInterval: Duration
     private let now: @Sendable () -> Date
+    /// The time the refresh intervals are measured in (a clock the tests move by hand).
+    private let instantNow: @Sendable () -> ContinuousClock.Instant
     private let logger: Logger
 
     private var keys = JWTKeyCollection()
@@ -27,8 +29,10 @@ public actor TokenAuthenticator {
         refreshInterval: Duration = .seconds(3600),
         minRefreshInterval: Duration = .seconds(10),
         now: @escaping @Sendable () -> Date = Date.init,
+        instantNow: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
         logger: Logger
     ) {
+        self.instantNow = instantNow
         self.validation = validation
         self.source = source
         self.refreshInterval = refreshInterval
@@ -63,7 +67,7 @@ public actor TokenAuthenticator {
     /// `minRefreshInterval`. Concurrent callers share one fetch; after a failed fetch the next waits
     /// `minRefreshInterval`, and keys already loaded stay in use.
     private func loadKeys(ifStale: Bool) async throws(AuthenticationError) {
-        let instant = ContinuousClock.now
+        let instant = instantNow()
         if let fetchedAt, instant - fetchedAt < (ifStale ? refreshInterval : minRefreshInterval) { return }
         let mayFetch = attemptedAt.map { instant - $0 >= minRefreshInterval } ?? true
         if ifStale, fetchedAt != nil {
@@ -86,7 +90,7 @@ public actor TokenAuthenticator {
     }
 
     private func replaceKeys() async throws {
-        attemptedAt = .now
+        attemptedAt = instantNow()
         defer { fetching = nil }
         /// A key set read key by key: one key of a type jwt-kit does not know does not hide the others.
         struct LenientKeySet: Decodable {
@@ -116,7 +120,7 @@ public actor TokenAuthenticator {
         }
         keys = collection
         keyIDs = ids
-        fetchedAt = .now
+        fetchedAt = instantNow()
         logger.info("Loaded the issuer's keys", metadata: ["keys": "\(ids.count)"])
     }
 }

@@ -1,5 +1,6 @@
 import CryptoExtras
 import Foundation
+import Synchronization
 import JWTKit
 import Logging
 import Testing
@@ -83,9 +84,10 @@ import Testing
 
     @Test func anUnknownKeyIDFetchesTheKeysAgainButNotMoreOftenThanAllowed() async throws {
         let issuer = try await TestIssuer()
-        // One second between fetches for unknown key ids: long enough that the checks below, which do no
-        // cryptography, finish well within it on a loaded machine.
-        let authenticator = authenticator(issuer, minRefresh: .seconds(1))
+        // One second between fetches for unknown key ids, on a clock the test moves (a loaded machine takes as long
+        // as it takes: only the test's own steps count).
+        let clock = ManualInstant()
+        let authenticator = authenticator(issuer, minRefresh: .seconds(1), instantNow: clock.now)
         _ = try await authenticator.authenticate(token: try await issuer.sign(claims()))
         #expect(await issuer.fetches == 1)
 
@@ -95,7 +97,7 @@ import Testing
         try await issuer.addUnpublishedKey()
         let rotated = try await issuer.sign(claims(), kid: "rsa-2")
         let madeUp = try await issuer.sign(claims(), kid: "unpublished")
-        try await Task.sleep(for: .milliseconds(1100))
+        clock.advance(by: .milliseconds(1100))
         #expect(try await authenticator.authenticate(token: rotated).subject == "alice")
         #expect(await issuer.fetches == 2)
 
@@ -106,7 +108,10 @@ import Testing
             }
         }
         #expect(await issuer.fetches == 2)
-        try await Task.sleep(for: .milliseconds(1100))  // then one more fetch is allowed
+        clock.advance(by: .milliseconds(900))
+        await #expect(throws: AuthenticationError.self) { try await authenticator.authenticate(token: madeUp) }
+        #expect(await issuer.fetches == 2)  // not yet: 0.9 s since the last fetch
+        clock.advance(by: .milliseconds(200))  // then one more fetch is allowed
         await #expect(throws: AuthenticationError.self) { try await authenticator.authenticate(token: madeUp) }
         #expect(await issuer.fetches == 3)
     }
@@ -142,7 +147,8 @@ import Testing
     func authenticator(
         _ source: some JWKSSource,
         refresh: Duration = .seconds(3600),
-        minRefresh: Duration = .seconds(10)
+        minRefresh: Duration = .seconds(10),
+        instantNow: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) -> TokenAuthenticator {
         TokenAuthenticator(
             validation: Self.validation,
@@ -150,6 +156,7 @@ import Testing
             refreshInterval: refresh,
             minRefreshInterval: minRefresh,
             now: { [now] in now },
+            instantNow: instantNow,
             logger: Logger(label: "test")
         )
     }
@@ -223,4 +230,13 @@ actor TestIssuer: JWKSSource {
         guard reachable else { throw URLError(.cannotConnectToHost) }
         return try JSONSerialization.data(withJSONObject: ["keys": published])
     }
+}
+
+/// A monotonic instant the test moves by hand.
+final class ManualInstant: Sendable {
+    private let current = Mutex(ContinuousClock.now)
+
+    @Sendable func now() -> ContinuousClock.Instant { current.withLock { $0 } }
+
+    func advance(by duration: Duration) { current.withLock { $0 += duration } }
 }
