@@ -125,6 +125,11 @@ def test_a_replica_frozen_past_its_lease_writes_nothing_when_it_resumes(replicas
             task = wait_for_state(other.api, task_id, TERMINAL, timeout=60)
             assert task["state"] == "COMPLETE", task
             assert task["logs"][0]["logs"][0]["stdout"] == "run\n", task
+        # The other replica gives each lease up just after the task's end: wait for that, then take the snapshot.
+        deadline = time.monotonic() + 30
+        while tasks.count_documents({"id": {"$in": ids}, "_lease": {"$exists": True}}):
+            assert time.monotonic() < deadline, "the leases of the ended tasks were not given up"
+            time.sleep(0.1)
         before = {d["id"]: d for d in tasks.find({"id": {"$in": ids}})}
     finally:
         os.kill(frozen.process.pid, signal.SIGCONT)
